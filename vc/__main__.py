@@ -1,0 +1,5 @@
+import sys
+
+from vc.cli import main
+
+sys.exit(main())

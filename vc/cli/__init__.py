@@ -1,0 +1,39 @@
+"""`vc <verb>`: one module per verb; each parses its arguments and calls the library."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from typing import Sequence
+
+from vc import __version__
+from vc.errors import VCError
+
+# Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
+VERB_MODULES = ["data", "corpus", "extract", "stats", "vocode"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="vc", description="Voice conversion toolkit.")
+    parser.add_argument("--version", action="version", version=f"vc {__version__}")
+    subparsers = parser.add_subparsers(dest="verb", metavar="<verb>", required=True)
+    for name in VERB_MODULES:
+        importlib.import_module(f"vc.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VCError as e:
+        print(f"vc {args.verb}: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"vc {args.verb}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Data: Kaldi data dirs, feature dumps, the offline synthetic corpus."""
