@@ -1,0 +1,31 @@
+"""`vc extract`: a data dir's audio -> a Kaldi ark/scp feature dump."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("extract", help="compute features for a data dir into a feature dump",
+                              description="Compute log-mel, log-linear or WORLD features (per the config's "
+                                          "'kind') for every utterance of a Kaldi data dir.")
+    p.add_argument("--data", required=True, help="Kaldi data dir (wav.scp, utt2spk)")
+    p.add_argument("--conf", required=True, help="feature config YAML (top-level keys or a 'feats:' section)")
+    p.add_argument("--out", required=True, help="dump directory to write")
+    p.add_argument("--nj", type=int, default=1, help="parallel jobs (processes) [1]")
+    p.add_argument("--allow-pipes", action="store_true", help="run 'cmd |' entries of wav.scp")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vc.audio.config import FeatureConfig
+    from vc.data.datadir import DataDir
+    from vc.data.dump import extract_dump
+
+    cfg = FeatureConfig.load(args.conf)
+    data = DataDir.read(args.data)
+    summary = extract_dump(data, cfg, args.out, nj=args.nj, allow_pipes=args.allow_pipes,
+                           progress=not args.no_progress)
+    print(f"{args.out}: {cfg.kind} [frames, {cfg.dim}] for {summary}")
+    return 0

@@ -1,0 +1,254 @@
+"""Feature dumps: Kaldi ark/scp written by parallel jobs, merged, and carrying their config.
+
+A dump directory holds:
+    feats.scp          utt -> /abs/path/feats.JOB.ark:offset (readable by Kaldi, kaldiio, ESPnet)
+    feats.JOB.ark      one archive per extraction job
+    utt2num_frames     frames per utterance
+    utt2spk, spk2utt   copied from the data dir
+    feats.yaml         the FeatureConfig the features were computed with, and the vc version
+    stats.npz          written later by `vc stats`
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+import kaldiio
+import numpy as np
+import yaml
+
+from vc import __version__
+from vc.audio.config import FeatureConfig
+from vc.config import to_dict
+from vc.data.datadir import DataDir, load_utterance
+from vc.errors import ConfigError, DataError
+from vc.utils import atomic_write_text
+
+FEATS_SCP = "feats.scp"
+FEATS_CONFIG = "feats.yaml"
+UTT2NUM_FRAMES = "utt2num_frames"
+
+
+class FeatureDump:
+    """Read access to a dump directory: its config, utterances and feature matrices."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.config = _read_config(root / FEATS_CONFIG)
+        self._scp = _read_map(root / FEATS_SCP)
+        self._reader = kaldiio.load_scp(str(root / FEATS_SCP))
+        self.utt2spk = _read_map(root / "utt2spk") if (root / "utt2spk").exists() else {}
+
+    @classmethod
+    def open(cls, path: str | Path) -> FeatureDump:
+        """Open a dump by its directory or its feats.scp."""
+        path = Path(path)
+        root = path.parent if path.name == FEATS_SCP else path
+        if not (root / FEATS_SCP).is_file():
+            raise DataError(f"{root}: not a feature dump (no {FEATS_SCP}; run 'vc extract' first)")
+        return cls(root)
+
+    @property
+    def utts(self) -> list[str]:
+        return list(self._scp)
+
+    def __len__(self) -> int:
+        return len(self._scp)
+
+    def __contains__(self, utt: str) -> bool:
+        return utt in self._scp
+
+    def __getitem__(self, utt: str) -> np.ndarray:
+        if utt not in self._scp:
+            raise DataError(f"{self.root / FEATS_SCP}: no utterance {utt!r}")
+        try:
+            feats = self._reader[utt]
+        except Exception as e:  # kaldiio raises bare OSError/ValueError on damaged arks
+            raise DataError(f"{self.root / FEATS_SCP}: cannot read {utt!r} from {self._scp[utt]} ({e})") from None
+        if feats.ndim != 2 or feats.shape[1] != self.config.dim:
+            raise DataError(
+                f"{self.root / FEATS_SCP}: {utt!r} has shape {list(feats.shape)}, "
+                f"the dump's config says [frames, {self.config.dim}]"
+            )
+        return feats
+
+    def items(self) -> Iterator[tuple[str, np.ndarray]]:
+        for utt in self._scp:
+            yield utt, self[utt]
+
+    def speaker(self, utt: str) -> str:
+        try:
+            return self.utt2spk[utt]
+        except KeyError:
+            raise DataError(f"{self.root}/utt2spk: no speaker for utterance {utt!r}") from None
+
+
+@dataclass
+class ExtractSummary:
+    utts: int
+    frames: int
+    seconds: float  # audio duration
+    wall: float  # wall-clock seconds
+
+    def __str__(self) -> str:
+        rate = self.seconds / 3600 / (self.wall / 60) if self.wall > 0 else float("inf")
+        return (f"{self.utts} utterances, {self.seconds / 60:.1f} min of audio, {self.frames} frames "
+                f"in {self.wall:.1f} s ({rate:.2f} h of audio per minute)")
+
+
+def extract_dump(
+    data: DataDir,
+    cfg: FeatureConfig,
+    out: str | Path,
+    *,
+    nj: int = 1,
+    allow_pipes: bool = False,
+    progress: bool = True,
+) -> ExtractSummary:
+    """Compute features for every utterance of ``data`` into the dump directory ``out``.
+
+    The utterances are split into ``nj`` contiguous shards computed by parallel processes,
+    each writing its own ark; the scp files are merged when all succeeded. On any error
+    nothing in ``out`` changes.
+    """
+    from tqdm import tqdm
+
+    if nj < 1:
+        raise DataError(f"--nj must be >= 1, got {nj}")
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    shards = data.split(min(nj, len(data.utts))) if data.utts else []
+    if not shards:
+        raise DataError("the data dir has no utterances to extract")
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix=".extract-", dir=out) as tmp:
+        jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes) for i, shard in enumerate(shards)]
+        with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
+            results = _run_jobs(jobs, bar.update)
+        _install(out, Path(tmp), results, data, cfg)
+    seconds = sum(r.seconds for r in results)
+    frames = sum(sum(r.num_frames.values()) for r in results)
+    return ExtractSummary(len(data.utts), frames, seconds, time.perf_counter() - start)
+
+
+@dataclass
+class _Job:
+    index: int
+    data: DataDir
+    cfg: FeatureConfig
+    tmp: Path
+    allow_pipes: bool
+
+
+@dataclass
+class _JobResult:
+    index: int
+    num_frames: dict[str, int]
+    seconds: float
+
+
+def _run_jobs(jobs: list[_Job], advance: Callable[[int], object]) -> list[_JobResult]:
+    if len(jobs) == 1:
+        return [_extract_job(jobs[0], lambda: advance(1))]
+    # spawn, not fork: forking a process that already runs torch's thread pools can deadlock.
+    ctx = mp.get_context("spawn")
+    done: mp.Queue = ctx.Queue()
+    with ctx.Pool(len(jobs), initializer=_init_worker, initargs=(done,)) as pool:
+        pending = [pool.apply_async(_extract_job_in_worker, (job,)) for job in jobs]
+        while not all(p.ready() for p in pending):
+            _drain(done, advance, timeout=0.2)
+        _drain(done, advance, timeout=0)
+        return [p.get() for p in pending]  # re-raises a job's error here
+
+
+def _drain(done: mp.Queue, advance: Callable[[int], object], timeout: float) -> None:
+    try:
+        advance(done.get(timeout=timeout) if timeout else done.get_nowait())
+        while True:
+            advance(done.get_nowait())
+    except queue.Empty:
+        pass
+
+
+_worker_queue: mp.Queue | None = None
+
+
+def _init_worker(done: mp.Queue) -> None:
+    import torch
+
+    global _worker_queue
+    _worker_queue = done
+    torch.set_num_threads(1)  # one core per job: --nj is the parallelism
+
+
+def _extract_job_in_worker(job: _Job) -> _JobResult:
+    assert _worker_queue is not None
+    return _extract_job(job, lambda: _worker_queue.put(1))
+
+
+def _extract_job(job: _Job, tick: Callable[[], object]) -> _JobResult:
+    from vc.audio.features import FeatureComputer
+
+    compute = FeatureComputer(job.cfg)
+    ark, scp = job.tmp / f"feats.{job.index}.ark", job.tmp / f"feats.{job.index}.scp"
+    num_frames: dict[str, int] = {}
+    seconds = 0.0
+    with kaldiio.WriteHelper(f"ark,scp:{ark},{scp}") as writer:
+        for utt in job.data.utts:
+            wav = load_utterance(job.data, utt, job.cfg.sample_rate, min_samples=job.cfg.win_size,
+                                 allow_pipes=job.allow_pipes)
+            feats = compute(wav)
+            writer(utt, feats)
+            num_frames[utt] = len(feats)
+            seconds += len(wav) / job.cfg.sample_rate
+            tick()
+    return _JobResult(job.index, num_frames, seconds)
+
+
+def _install(out: Path, tmp: Path, results: list[_JobResult], data: DataDir, cfg: FeatureConfig) -> None:
+    """Move the finished arks into ``out`` and write the merged scp and metadata."""
+    for old in out.glob("feats.*.ark"):
+        old.unlink()
+    scp_lines: list[str] = []
+    for r in sorted(results, key=lambda r: r.index):
+        tmp_ark, final_ark = tmp / f"feats.{r.index}.ark", out / f"feats.{r.index}.ark"
+        os.replace(tmp_ark, final_ark)
+        for line in (tmp / f"feats.{r.index}.scp").read_text().splitlines():
+            utt, loc = line.split(maxsplit=1)
+            scp_lines.append(f"{utt} {loc.replace(str(tmp_ark), str(final_ark), 1)}")
+    num_frames = {u: n for r in results for u, n in r.num_frames.items()}
+    atomic_write_text(out / FEATS_SCP, "".join(f"{line}\n" for line in sorted(scp_lines)))
+    atomic_write_text(out / UTT2NUM_FRAMES, "".join(f"{u} {num_frames[u]}\n" for u in sorted(num_frames)))
+    atomic_write_text(out / "utt2spk", "".join(f"{u} {s}\n" for u, s in sorted(data.utt2spk.items())))
+    atomic_write_text(out / "spk2utt", "".join(f"{s} {' '.join(us)}\n" for s, us in sorted(data.spk2utt.items())))
+    atomic_write_text(out / FEATS_CONFIG, yaml.safe_dump({"vc_version": __version__, **to_dict(cfg)}, sort_keys=False))
+
+
+def _read_config(path: Path) -> FeatureConfig:
+    if not path.is_file():
+        raise DataError(f"{path.parent}: feature dump has no {path.name}; it was not written by 'vc extract'")
+    data = yaml.safe_load(path.read_text()) or {}
+    data.pop("vc_version", None)
+    try:
+        return FeatureConfig.from_mapping(data)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None
+
+
+def _read_map(path: Path) -> dict[str, str]:
+    """A Kaldi two-column file (key, rest of line)."""
+    out: dict[str, str] = {}
+    for n, line in enumerate(path.read_text().splitlines(), 1):
+        if line.strip():
+            parts = line.split(maxsplit=1)
+            if len(parts) != 2:
+                raise DataError(f"{path}:{n}: expected '<key> <value>', got {line!r}")
+            out[parts[0]] = parts[1]
+    return out
