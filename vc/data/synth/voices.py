@@ -1,0 +1,92 @@
+"""The canonical, ordered list of synthetic speakers and how to pick some of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Sequence
+
+from vc.errors import VCError
+
+Engine = Literal["espeak", "flite", "festival"]
+
+
+@dataclass(frozen=True)
+class Speaker:
+    """One synthetic speaker: a synthesizer voice, plus pitch/speed for espeak-ng variants."""
+
+    id: str
+    engine: Engine
+    voice: str
+    gender: Literal["female", "male"]
+    pitch: int | None = None  # espeak-ng -p: 0..99, default 50
+    speed: int | None = None  # espeak-ng -s: words per minute, default 175
+
+    def __post_init__(self) -> None:
+        if self.engine != "espeak" and (self.pitch is not None or self.speed is not None):
+            raise ValueError(f"speaker {self.id}: pitch and speed are espeak-ng options")
+
+    @property
+    def prosody(self) -> dict[str, int] | None:
+        if self.pitch is None and self.speed is None:
+            return None
+        return {k: v for k, v in (("pitch", self.pitch), ("speed", self.speed)) if v is not None}
+
+    def describe(self) -> dict[str, Any]:
+        """What corpus.yaml records about this speaker."""
+        return {
+            "id": self.id,
+            "engine": self.engine,
+            "voice": self.voice,
+            "gender": self.gender,
+            "prosody": self.prosody,
+        }
+
+
+# The first four alternate engine and gender and are all quick to synthesize, so a
+# 4-speaker demo gets four clearly different voices. fest_slt and flite_slt are built from
+# the same recorded speaker (CMU ARCTIC slt), so they are kept apart in the order.
+# No id is a prefix of another, which keeps utterance ids (<spk>_NNNN) in the same C
+# sort order as their speakers, as Kaldi requires.
+SPEAKERS: tuple[Speaker, ...] = (
+    Speaker("flite_awb", "flite", "awb", "male"),
+    Speaker("espeak_f1", "espeak", "en-us+f2", "female", pitch=60, speed=160),
+    Speaker("fest_kal", "festival", "kal_diphone", "male"),
+    Speaker("flite_slt", "flite", "slt", "female"),
+    Speaker("espeak_m1", "espeak", "en-gb+m3", "male", pitch=35, speed=165),
+    Speaker("fest_slt", "festival", "cmu_us_slt_arctic_hts", "female"),
+    Speaker("flite_rms", "flite", "rms", "male"),
+    Speaker("espeak_f2", "espeak", "en-us+f4", "female", pitch=80, speed=150),
+    Speaker("fest_ked", "festival", "ked_diphone", "male"),
+    Speaker("espeak_f3", "espeak", "en-gb-x-rp+f3", "female", pitch=35, speed=180),
+    Speaker("flite_kal16", "flite", "kal16", "male"),
+    Speaker("espeak_m2", "espeak", "en-us+m7", "male", pitch=15, speed=150),
+    Speaker("espeak_f4", "espeak", "en-us+f5", "female", pitch=50, speed=190),
+    Speaker("espeak_m3", "espeak", "en-gb-scotland+m1", "male", pitch=70, speed=185),
+)
+
+DEFAULT_NUM_SPEAKERS = 4
+
+
+def select_speakers(num_speakers: int | None = None, voices: Sequence[str] | None = None) -> list[Speaker]:
+    """The first ``num_speakers`` canonical speakers, or those named in ``voices``, in that order."""
+    if num_speakers is not None and voices is not None:
+        raise VCError("give either a number of speakers or a list of voices, not both")
+    if voices is not None:
+        return _by_id(voices)
+    n = DEFAULT_NUM_SPEAKERS if num_speakers is None else num_speakers
+    if not 1 <= n <= len(SPEAKERS):
+        raise VCError(f"number of speakers must be between 1 and {len(SPEAKERS)} (the available voices), got {n}")
+    return list(SPEAKERS[:n])
+
+
+def _by_id(voices: Sequence[str]) -> list[Speaker]:
+    known = {speaker.id: speaker for speaker in SPEAKERS}
+    if not voices:
+        raise VCError("the list of voices is empty")
+    unknown = [v for v in voices if v not in known]
+    if unknown:
+        raise VCError(f"unknown voice '{unknown[0]}' (known voices: {', '.join(known)})")
+    duplicates = sorted({v for v in voices if list(voices).count(v) > 1})
+    if duplicates:
+        raise VCError(f"voice '{duplicates[0]}' is listed more than once")
+    return [known[v] for v in voices]
