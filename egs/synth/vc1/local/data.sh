@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Corpus-specific data preparation for the synthetic corpus:
+#   stage 0: synthesize the corpus (non-parallel training speech + a parallel eval set)
+#   stage 1: split into data/train and data/dev (last utterances of each speaker) and data/eval
+set -euo pipefail
+
+stage=0
+stop_stage=1
+corpus=corpus       # where the corpus is built
+data=data           # where the data dirs go
+n_speakers=4
+n_utts=20           # non-parallel utterances per speaker
+n_eval=5            # parallel sentences per speaker (the eval set)
+n_dev=2             # of the n_utts, held out per speaker for dev
+seed=1
+nj=2
+help_message="Usage: $0 [--stage 0] [--stop_stage 1] [--n_speakers 4] [--n_utts 20] [--n_eval 5] [--n_dev 2] [--seed 1]"
+
+. utils/parse_options.sh
+
+if [ "$stage" -le 0 ] && [ "$stop_stage" -ge 0 ]; then
+  echo "local/data.sh stage 0: synthesize $n_speakers speakers x $n_utts utterances (+ $n_eval parallel)"
+  vc corpus synth --out "$corpus" --speakers "$n_speakers" --utts "$n_utts" --eval-utts "$n_eval" \
+    --seed "$seed" --nj "$nj"
+fi
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
+  echo "local/data.sh stage 1: train/dev/eval split"
+  mkdir -p "$data"
+  # Dev: the last n_dev utterances of each speaker; the rest is train. Still non-parallel.
+  awk -v n="$n_dev" '{for (i = NF - n + 1; i <= NF; i++) if (i > 1) print $i}' \
+    "$corpus/nonparallel/spk2utt" | sort > "$data/dev.list"
+  awk '{print $1}' "$corpus/nonparallel/utt2spk" | sort | comm -23 - "$data/dev.list" > "$data/train.list"
+  vc data subset "$corpus/nonparallel" "$data/train" --utts "$data/train.list"
+  vc data subset "$corpus/nonparallel" "$data/dev" --utts "$data/dev.list"
+  vc data subset "$corpus/parallel" "$data/eval" --utts "$corpus/parallel/utt2spk"
+  rm "$data/train.list" "$data/dev.list"
+  for set in train dev eval; do vc data validate "$data/$set"; done
+fi
