@@ -26,6 +26,7 @@ import yaml
 
 from vc import __version__
 from vc.audio.config import FeatureConfig
+from vc.audio.features import FeatureComputer, config_mel_basis
 from vc.config import to_dict
 from vc.data.datadir import DataDir, load_utterance
 from vc.errors import ConfigError, DataError
@@ -157,8 +158,12 @@ class _JobResult:
 def _run_jobs(jobs: list[_Job], advance: Callable[[int], object]) -> list[_JobResult]:
     if len(jobs) == 1:
         return [_extract_job(jobs[0], lambda: advance(1))]
-    # spawn, not fork: forking a process that already runs torch's thread pools can deadlock.
-    ctx = mp.get_context("spawn")
+    if jobs[0].cfg.kind != "world":
+        # Built before forking so workers inherit it instead of each importing librosa (~3 s).
+        config_mel_basis(jobs[0].cfg)
+    # fork, as torch's DataLoader does on Linux: workers inherit the imports. The parent has
+    # run no torch ops here, so there is no thread pool state to break.
+    ctx = mp.get_context("fork")
     done: mp.Queue = ctx.Queue()
     with ctx.Pool(len(jobs), initializer=_init_worker, initargs=(done,)) as pool:
         pending = [pool.apply_async(_extract_job_in_worker, (job,)) for job in jobs]
@@ -194,8 +199,6 @@ def _extract_job_in_worker(job: _Job) -> _JobResult:
 
 
 def _extract_job(job: _Job, tick: Callable[[], object]) -> _JobResult:
-    from vc.audio.features import FeatureComputer
-
     compute = FeatureComputer(job.cfg)
     ark, scp = job.tmp / f"feats.{job.index}.ark", job.tmp / f"feats.{job.index}.scp"
     num_frames: dict[str, int] = {}

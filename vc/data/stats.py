@@ -26,7 +26,7 @@ def compute_stats(dump: FeatureDump, utts: list[str] | None = None, nj: int = 1)
     shards = [s for s in np.array_split(np.array(utts, dtype=object), max(1, nj)) if len(s)]
     if len(shards) == 1:
         return _shard_stats(dump.root, list(shards[0]))
-    with mp.get_context("spawn").Pool(len(shards)) as pool:
+    with mp.get_context("fork").Pool(len(shards)) as pool:  # workers inherit the imports
         parts = pool.starmap(_shard_stats, [(dump.root, list(s)) for s in shards])
     total = parts[0]
     for part in parts[1:]:
