@@ -1,4 +1,7 @@
-"""`make bench`: run every bench/bench_*.py in turn; each prints its own side-by-side table."""
+"""`make bench`: run every bench/bench_*.py in turn on the CPU; each prints its own table.
+
+On a GPU, run bench_features.py and bench_griffin_lim.py with --device cuda directly.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ if __name__ == "__main__":
     failed = []
     for script in sorted(Path(__file__).parent.glob("bench_*.py")):
         print(f"\n=== {script.name}", flush=True)
-        if subprocess.call([sys.executable, str(script), *sys.argv[1:]]) != 0:
+        if subprocess.call([sys.executable, str(script)]) != 0:
             failed.append(script.name)
     if failed:
         sys.exit(f"failed: {', '.join(failed)}")

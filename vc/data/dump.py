@@ -168,7 +168,7 @@ def _run_jobs(jobs: list[_Job], advance: Callable[[int], object]) -> list[_JobRe
     with ctx.Pool(len(jobs), initializer=_init_worker, initargs=(done,)) as pool:
         pending = [pool.apply_async(_extract_job_in_worker, (job,)) for job in jobs]
         while not all(p.ready() for p in pending):
-            _drain(done, advance, timeout=0.2)
+            _drain(done, advance, timeout=0.02)
         _drain(done, advance, timeout=0)
         return [p.get() for p in pending]  # re-raises a job's error here
 
