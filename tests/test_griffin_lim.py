@@ -78,8 +78,10 @@ def test_batch_of_two_equals_two_single_runs(tone_magnitude: torch.Tensor) -> No
     phase = 2 * np.pi * torch.rand(batch.shape, generator=torch.Generator().manual_seed(1))
     gl = FastGriffinLim.from_config(LINEAR, 8)
     together = gl(batch, init=phase)
+    # Batched and single FFTs round differently in float32 and 8 iterations compound it:
+    # up to 1.01e-5 was seen on a tone of peak ~0.1, so 1e-4 (0.1% of the peak) is the bound.
     for i in range(2):
-        torch.testing.assert_close(together[i : i + 1], gl(batch[i : i + 1], init=phase[i]), atol=1e-5, rtol=0)
+        torch.testing.assert_close(together[i : i + 1], gl(batch[i : i + 1], init=phase[i]), atol=1e-4, rtol=0)
 
 
 def test_seeded_generator_and_zero_init_are_reproducible(tone_magnitude: torch.Tensor) -> None:
