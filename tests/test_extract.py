@@ -89,7 +89,12 @@ def test_bad_utterance_fails_whole_extraction_and_writes_nothing(speech_dir: Pat
     err = capsys.readouterr().err.strip()
     assert err.startswith("vc extract: error: ") and "spkB_001" in err and "is silent (all samples are zero)" in err
     assert len(err.splitlines()) == 1
-    assert list(out.iterdir()) == []
+    assert not out.exists(), "a directory this run created was left behind"
+    # An existing dump keeps its contents when a rerun fails.
+    out.mkdir()
+    (out / "keep").write_text("old")
+    assert main(["extract", "--data", str(speech_dir), "--conf", str(conf), "--out", str(out), "--no-progress"]) == 1
+    assert [p.name for p in out.iterdir()] == ["keep"]
 
 
 def test_too_short_utterance_names_one_frame(speech_dir: Path, tmp_path: Path) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import multiprocessing as mp
 import os
 import queue
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass
@@ -117,23 +118,30 @@ def extract_dump(
 
     The utterances are split into ``nj`` contiguous shards computed by parallel processes,
     each writing its own ark; the scp files are merged when all succeeded. On any error
-    nothing in ``out`` changes.
+    nothing in ``out`` changes, and an ``out`` this call created is removed.
     """
     from tqdm import tqdm
 
     if nj < 1:
         raise DataError(f"--nj must be >= 1, got {nj}")
     out = Path(out).resolve()
-    out.mkdir(parents=True, exist_ok=True)
     shards = data.split(min(nj, len(data.utts))) if data.utts else []
     if not shards:
         raise DataError("the data dir has no utterances to extract")
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix=".extract-", dir=out) as tmp:
-        jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes) for i, shard in enumerate(shards)]
-        with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
-            results = _run_jobs(jobs, bar.update)
-        _install(out, Path(tmp), results, data, cfg)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        # The jobs' arks live beside the output (same filesystem) so installing is a rename.
+        with tempfile.TemporaryDirectory(prefix=".extract-", dir=out) as tmp:
+            jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes) for i, shard in enumerate(shards)]
+            with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
+                results = _run_jobs(jobs, bar.update)
+            _install(out, Path(tmp), results, data, cfg)
+    except BaseException:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     seconds = sum(r.seconds for r in results)
     frames = sum(sum(r.num_frames.values()) for r in results)
     return ExtractSummary(len(data.utts), frames, seconds, time.perf_counter() - start)
