@@ -1,0 +1,183 @@
+"""CycleGAN-VC2 with MaskCycleGAN-VC's filling-in-frames (Kaneko et al. 2019, 2021).
+
+Two 2-1-2D generators (X->Y, Y->X), 2D PatchGAN discriminators for each domain and, for
+the two-step adversarial loss, a second pair judging cycle-reconstructed features.
+Features are [batch, dim, frames] (normalised log-mel or MCEP); the height ``dim`` comes
+from the data, nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vc.models.registry import register_model
+from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d
+from vc.train.model import StepContext, TrainableModel
+
+
+def _conv_out(size: int, kernel: int, stride: int) -> int:
+    """Output size of a conv with padding kernel // 2."""
+    return (size + 2 * (kernel // 2) - kernel) // stride + 1
+
+
+class Generator212(nn.Module):
+    """2D convs over (dim, frames) -> 1D residual blocks over frames -> 2D upsampling.
+
+    Input features [B, dim, T] and a mask [B, dim, T] (1 = kept, 0 = frames to fill in);
+    the masked features and the mask are the two input channels. Output [B, dim, T] for
+    any T: the 4x down/upsampling is cropped back to the input size.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        channels: int = 128,
+        down_channels: tuple[int, ...] = (256, 256),
+        residual_channels: int = 256,
+        residual_blocks: int = 6,
+        residual_hidden: int | None = None,  # None: 2 x residual_channels, as MaskCycleGAN-VC
+        up_channels: tuple[int, ...] = (128, 128),
+        first_kernel: tuple[int, int] = (5, 15),
+        kernel: int = 5,
+    ) -> None:
+        super().__init__()
+        if len(up_channels) != len(down_channels):
+            raise ValueError("up_channels must have one entry per down_channels entry (same scale factor)")
+        self.dim = dim
+        self.first = GatedConv2d(2, channels, first_kernel, norm="none")
+        downs, ch, height = [], channels, dim
+        for out in down_channels:
+            downs.append(GatedConv2d(ch, out, kernel, stride=2))
+            ch, height = out, _conv_out(height, kernel, 2)
+        self.down = nn.Sequential(*downs)
+        self.flat_channels = ch * height
+        self.to_1d = nn.Sequential(nn.Conv1d(self.flat_channels, residual_channels, 1),
+                                   nn.InstanceNorm1d(residual_channels, affine=True))
+        hidden = residual_hidden or 2 * residual_channels
+        self.residual = nn.Sequential(
+            *(ResidualBlock1d(residual_channels, 3, hidden_channels=hidden) for _ in range(residual_blocks)))
+        self.to_2d = nn.Sequential(nn.Conv1d(residual_channels, self.flat_channels, 1),
+                                   nn.InstanceNorm1d(self.flat_channels, affine=True))
+        self.bottleneck_channels, self.bottleneck_height = ch, height
+        ups = []
+        for out in up_channels:
+            ups.append(GatedUpsample2d(ch, out, kernel, factor=2))
+            ch = out
+        self.up = nn.Sequential(*ups)
+        self.last = nn.Conv2d(ch, 1, first_kernel, padding=(first_kernel[0] // 2, first_kernel[1] // 2))
+
+    def forward(self, feats: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if mask is None:
+            mask = torch.ones_like(feats)
+        batch, dim, frames = feats.shape
+        h = self.down(self.first(torch.stack([feats * mask, mask], dim=1)))
+        t = h.shape[-1]
+        h = self.residual(self.to_1d(h.reshape(batch, self.flat_channels, t)))
+        h = self.to_2d(h).reshape(batch, self.bottleneck_channels, self.bottleneck_height, t)
+        return self.last(self.up(h))[:, 0, :dim, :frames]
+
+
+@dataclass
+class CycleGANVCParams:
+    """``model_params`` of ``model: cyclegan_vc``."""
+
+    generator: dict = field(default_factory=dict)  # Generator212 keyword arguments
+    discriminator: dict = field(default_factory=dict)  # PatchGAN2d keyword arguments
+    gan_loss: str = "lsgan"
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 5.0
+    identity_steps: int = 10000  # the identity loss is dropped after this many steps
+    two_step: bool = True  # second-step adversarial loss on cycle-reconstructed features
+    max_mask_frames: int = 25  # filling-in-frames: mask a random span of up to this many; 0 = off
+
+
+@register_model("cyclegan_vc")
+class CycleGANVC(TrainableModel):
+    """Batches: {"x": [B, dim, T] source speaker, "y": [B, dim, T] target speaker}."""
+
+    Params = CycleGANVCParams
+
+    def __init__(self, dim: int, params: CycleGANVCParams | None = None) -> None:
+        super().__init__()
+        self.params = p = params or CycleGANVCParams()
+        self.g_xy = Generator212(dim, **p.generator)
+        self.g_yx = Generator212(dim, **p.generator)
+        self.d_x = PatchGAN2d(**p.discriminator)
+        self.d_y = PatchGAN2d(**p.discriminator)
+        if p.two_step:
+            self.d2_x = PatchGAN2d(**p.discriminator)
+            self.d2_y = PatchGAN2d(**p.discriminator)
+        self.gan = GANLoss(p.gan_loss)
+
+    def optimizer_groups(self) -> dict[str, list[nn.Module]]:
+        discriminators = [self.d_x, self.d_y] + ([self.d2_x, self.d2_y] if self.params.two_step else [])
+        return {"generator": [self.g_xy, self.g_yx], "discriminator": discriminators}
+
+    def ema_networks(self) -> list[str]:
+        return ["g_xy", "g_yx"]
+
+    def random_mask(self, feats: torch.Tensor) -> torch.Tensor:
+        """1 everywhere except one random span of 0..max_mask_frames frames per item."""
+        batch, _, frames = feats.shape
+        limit = min(self.params.max_mask_frames, frames)
+        if limit <= 0:
+            return torch.ones_like(feats)
+        lengths = torch.randint(0, limit + 1, (batch, 1), device=feats.device)
+        starts = (torch.rand(batch, 1, device=feats.device) * (frames - lengths + 1)).long()
+        t = torch.arange(frames, device=feats.device)
+        keep = (t < starts) | (t >= starts + lengths)
+        return keep[:, None, :].to(feats.dtype).expand_as(feats)
+
+    def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, float]:
+        x, y = batch["x"], batch["y"]
+        p = self.params
+        with ctx.autocast():
+            fake_y = self.g_xy(x, self.random_mask(x))
+            fake_x = self.g_yx(y, self.random_mask(y))
+            cycle_x, cycle_y = self.g_yx(fake_y), self.g_xy(fake_x)
+            adv = self.gan.generator(self.d_y(fake_y[:, None])) + self.gan.generator(self.d_x(fake_x[:, None]))
+            if p.two_step:
+                adv = adv + self.gan.generator(self.d2_x(cycle_x[:, None])) + self.gan.generator(self.d2_y(cycle_y[:, None]))
+            cycle = F.l1_loss(cycle_x, x) + F.l1_loss(cycle_y, y)
+            loss_g = adv + p.lambda_cycle * cycle
+            identity = torch.zeros((), device=x.device)
+            if ctx.step < p.identity_steps and p.lambda_identity > 0:
+                identity = F.l1_loss(self.g_yx(x), x) + F.l1_loss(self.g_xy(y), y)
+                loss_g = loss_g + p.lambda_identity * identity
+        ctx.update("generator", loss_g)
+
+        # The discriminators judge the fakes made above, detached: no second generator pass.
+        with ctx.autocast():
+            loss_d = (self.gan.discriminator(self.d_x(x[:, None]), self.d_x(fake_x.detach()[:, None]))
+                      + self.gan.discriminator(self.d_y(y[:, None]), self.d_y(fake_y.detach()[:, None])))
+            if p.two_step:
+                loss_d = loss_d + (
+                    self.gan.discriminator(self.d2_x(x[:, None]), self.d2_x(cycle_x.detach()[:, None]))
+                    + self.gan.discriminator(self.d2_y(y[:, None]), self.d2_y(cycle_y.detach()[:, None])))
+        ctx.update("discriminator", loss_d)
+        return {"g/total": loss_g.item(), "g/adv": adv.item(), "g/cycle": cycle.item(),
+                "g/identity": identity.item(), "d/total": loss_d.item()}
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        x, y = batch["x"], batch["y"]
+        fake_y, fake_x = self.g_xy(x), self.g_yx(y)
+        return {"cycle_l1": (F.l1_loss(self.g_yx(fake_y), x) + F.l1_loss(self.g_xy(fake_x), y)).item() / 2,
+                "identity_l1": (F.l1_loss(self.g_yx(x), x) + F.l1_loss(self.g_xy(y), y)).item() / 2}
+
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        x = batch["x"][:1]
+        fake_y = self.g_xy(x)
+        return {"x": x[0], "x_to_y": fake_y[0], "x_cycled": self.g_yx(fake_y)[0]}
+
+    @torch.no_grad()
+    def convert(self, feats: torch.Tensor, direction: str = "xy") -> torch.Tensor:
+        """Normalised source features [B, dim, T] -> normalised target features, no mask."""
+        if direction not in ("xy", "yx"):
+            raise ValueError(f"direction must be 'xy' or 'yx', got {direction!r}")
+        return (self.g_xy if direction == "xy" else self.g_yx)(feats)

@@ -1,0 +1,27 @@
+"""Models by name: ``model: cyclegan_vc`` in a config builds CycleGANVC (one file per family)."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, TypeVar
+
+from vc.config import from_dict
+from vc.errors import ConfigError
+
+T = TypeVar("T")
+MODELS: dict[str, type] = {}
+
+
+def register_model(name: str) -> Callable[[type[T]], type[T]]:
+    def register(cls: type[T]) -> type[T]:
+        MODELS[name] = cls
+        return cls
+
+    return register
+
+
+def build_model(name: str, dim: int, params: dict[str, Any] | None = None, where: str = "model_params"):
+    """The model registered as ``name`` for features of width ``dim``; ``params`` are typed by its Params."""
+    if name not in MODELS:
+        raise ConfigError(f"model: unknown model {name!r} (available: {', '.join(sorted(MODELS))})")
+    cls = MODELS[name]
+    return cls(dim, from_dict(cls.Params, params or {}, where))
