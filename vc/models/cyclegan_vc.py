@@ -100,6 +100,7 @@ class CycleGANVC(TrainableModel):
     """Batches: {"x": [B, dim, T] source speaker, "y": [B, dim, T] target speaker}."""
 
     Params = CycleGANVCParams
+    data_layout = "paired"  # batches of two speakers' segments, see vc.data.unpaired
 
     def __init__(self, dim: int, params: CycleGANVCParams | None = None) -> None:
         super().__init__()

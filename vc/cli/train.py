@@ -1,0 +1,32 @@
+"""`vc train`: train the model an experiment config names."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("train", help="train a model from an experiment config",
+                              description="Train the model named in CONF on feature dumps; checkpoints, logs and "
+                                          "TensorBoard go to EXP. Under torchrun, trains with DDP.")
+    p.add_argument("--conf", required=True, help="experiment YAML (model, model_params, data, train)")
+    p.add_argument("--exp", required=True, help="experiment directory")
+    p.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in EXP")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
+    p.add_argument("--train-dump", help="training feature dump (overrides data.train)")
+    p.add_argument("--valid-dump", help="validation feature dump (overrides data.valid)")
+    p.add_argument("--stats", help="statistics file (overrides data.stats)")
+    p.add_argument("--speakers", help="comma-separated speakers (overrides data.speakers; cyclegan_vc: SRC,TGT)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vc.train.experiment import ExperimentConfig, build_trainer
+
+    config = ExperimentConfig.load(args.conf).with_data(
+        train=args.train_dump, valid=args.valid_dump, stats=args.stats,
+        speakers=args.speakers.split(",") if args.speakers else None)
+    trainer = build_trainer(config, args.exp, device=args.device)
+    trainer.fit(resume=args.resume)
+    print(f"{args.exp}: trained to step {trainer.step}")
+    return 0

@@ -1,0 +1,104 @@
+"""One experiment YAML -> model, loaders and trainer (what `vc train` runs).
+
+```yaml
+model: cyclegan_vc          # registry name
+model_params: {...}         # typed by the model's Params dataclass
+data:
+  train: dump/train         # feature dumps (overridable on the command line)
+  valid: dump/dev
+  stats: dump/train/stats.npz
+  speakers: [A, B]          # cyclegan_vc: source, target
+  segment_frames: 64
+train: {...}                # vc.train.config.TrainConfig
+```
+The dump's feature config and the normalisation statistics travel inside every
+checkpoint (``extra``), so a converter needs nothing but the experiment directory.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from vc import __version__
+from vc.audio.stats import StatsStore
+from vc.config import from_dict, load_yaml, to_dict
+from vc.data.dump import FeatureDump
+from vc.data.unpaired import MultiSpeakerLoader, PairedSpeakersLoader
+from vc.errors import ConfigError
+from vc.models import MODELS, build_model
+from vc.train.checkpoint import seed_everything
+from vc.train.config import TrainConfig
+from vc.train.trainer import Trainer
+
+
+@dataclass
+class DataConfig:
+    train: str | None = None
+    valid: str | None = None
+    stats: str | None = None  # None: <train>/stats.npz
+    speakers: list[str] = field(default_factory=list)
+    segment_frames: int = 64
+    normalize: Literal["speaker", "global", "none"] = "speaker"
+    short: Literal["skip", "wrap"] = "skip"
+
+
+@dataclass
+class ExperimentConfig:
+    model: str
+    train: TrainConfig
+    model_params: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExperimentConfig:
+        try:
+            config = from_dict(cls, load_yaml(path))
+            config.train.check()
+        except ConfigError as e:
+            raise ConfigError(f"{path}: {e}") from None
+        if config.model not in MODELS:
+            raise ConfigError(f"{path}: model: unknown model {config.model!r} (available: {', '.join(sorted(MODELS))})")
+        return config
+
+    def with_data(self, **overrides: Any) -> ExperimentConfig:
+        """A copy whose data section takes the given non-None values (command-line overrides)."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, data=replace(self.data, **changes))
+
+
+def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "auto") -> Trainer:
+    """Open the dumps and statistics, build the model and loaders, and return the trainer."""
+    data = config.data
+    if not data.train:
+        raise ConfigError("data.train: no training dump given (set it in the config or pass --train-dump)")
+    train_dump = FeatureDump.open(data.train)
+    stats = StatsStore.load(data.stats or Path(data.train) / "stats.npz")
+    train_dump.config.require_same(stats.config, f"{data.stats or data.train}: statistics")
+    seed_everything(config.train.seed)  # the initial weights, too, follow from the seed
+    model = build_model(config.model, train_dump.config.dim, config.model_params)
+    train = _loader(model, config, train_dump, stats, seed=config.train.seed)
+    valid = None
+    if data.valid:
+        valid_dump = FeatureDump.open(data.valid)
+        train_dump.config.require_same(valid_dump.config, f"{data.valid}: validation dump")
+        valid = _loader(model, config, valid_dump, stats, seed=config.train.seed + 1).fixed_batches(
+            config.train.eval_batches)
+    extra = {"feature_config": to_dict(train_dump.config), "speakers": list(data.speakers),
+             "stats": {name: {"count": st.count, "sum": st.sum, "sumsq": st.sumsq} for name, st in stats.stats.items()}}
+    experiment = {"vc_version": __version__, **to_dict(config)}
+    return Trainer(model, config.train, exp_dir, train, valid, device=device, experiment_config=experiment, extra=extra)
+
+
+def _loader(model: Any, config: ExperimentConfig, dump: FeatureDump, stats: StatsStore, seed: int):
+    data, train = config.data, config.train
+    common = dict(segment_frames=data.segment_frames, batch_size=train.batch_size, seed=seed,
+                  normalize=data.normalize, short=data.short, num_workers=train.num_workers)
+    if model.data_layout == "paired":
+        if len(data.speakers) != 2:
+            raise ConfigError(f"data.speakers: {config.model} converts one pair; give [source, target], "
+                              f"got {data.speakers or 'none'}")
+        return PairedSpeakersLoader(dump, stats, data.speakers[0], data.speakers[1], **common)
+    speakers = data.speakers or sorted(set(dump.utt2spk.values()))
+    return MultiSpeakerLoader(dump, stats, speakers, **common)
