@@ -1,0 +1,254 @@
+"""StarGAN-VC2 (Kaneko et al. 2019): one generator for every pair of speakers.
+
+The generator is CycleGAN-VC2's 2-1-2D gated CNN whose 1D residual blocks take the
+(source, target) speaker pair through conditional instance norm. The discriminator is a
+PatchGAN2d trunk with two heads: a real/fake patch head made target-aware by projection
+(inner product of pooled trunk features with a learned speaker embedding, added to every
+patch logit) and StarGAN-VC's speaker classifier. Features are [batch, dim, frames];
+``dim`` comes from the data, nothing is hard-coded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vc.errors import ConfigError
+from vc.models.cyclegan_vc import _conv_out
+from vc.models.registry import register_model
+from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d, conv, norm_layer
+from vc.train.model import StepContext, TrainableModel
+
+M = TypeVar("M", bound=nn.Module)
+
+
+class SpeakerPairCode(nn.Module):
+    """(source, target) speaker indices [B], [B] -> the generator's condition vector [B, size].
+
+    With ``embedding_dim`` 0 the code is the two one-hots concatenated, as StarGAN-VC2;
+    otherwise each role has its own learned ``embedding_dim`` vector per speaker.
+    """
+
+    def __init__(self, num_speakers: int, embedding_dim: int = 0) -> None:
+        super().__init__()
+        self.num_speakers = num_speakers
+        # One table: rows [0, N) embed sources, rows [N, 2N) embed targets.
+        self.embed = nn.Embedding(2 * num_speakers, embedding_dim) if embedding_dim > 0 else None
+        self.size = 2 * (embedding_dim or num_speakers)
+
+    def forward(self, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        if self.embed is None:
+            return torch.cat([F.one_hot(source, self.num_speakers),
+                              F.one_hot(target, self.num_speakers)], dim=1).float()
+        return self.embed(torch.stack([source, target + self.num_speakers], dim=1)).flatten(1)
+
+
+class ConditionalGenerator212(nn.Module):
+    """2D convs over (dim, frames) -> speaker-conditioned 1D residual blocks -> 2D upsampling.
+
+    ``forward(feats [B, dim, T], cond [B, cond_dim]) -> [B, dim, T]`` for any T: the
+    down/upsampling is cropped back to the input size.
+    """
+
+    def __init__(
+        self,
+        dim: int,
+        cond_dim: int,
+        channels: int = 128,
+        down_channels: tuple[int, ...] = (256, 256),
+        residual_channels: int = 256,
+        residual_blocks: int = 9,
+        residual_kernel: int = 5,
+        up_channels: tuple[int, ...] = (128, 64),  # pixel-shuffle convs of 1024 and 512 channels
+        first_kernel: tuple[int, int] = (5, 15),
+        kernel: int = 5,
+    ) -> None:
+        super().__init__()
+        if len(up_channels) != len(down_channels):
+            raise ValueError("up_channels must have one entry per down_channels entry (same scale factor)")
+        self.first = GatedConv2d(1, channels, first_kernel, norm="none")
+        downs, ch, height = [], channels, dim
+        for out in down_channels:
+            downs.append(GatedConv2d(ch, out, kernel, stride=2))
+            ch, height = out, _conv_out(height, kernel, 2)
+        self.down = nn.Sequential(*downs)
+        self.bottleneck_channels, self.bottleneck_height = ch, height
+        flat = ch * height
+        # No conv bias before instance norm: the norm would cancel it.
+        self.to_1d = nn.Sequential(conv(1, flat, residual_channels, 1, bias=False),
+                                   norm_layer("instance", 1, residual_channels))
+        self.residual = nn.ModuleList(
+            ResidualBlock1d(residual_channels, residual_kernel, norm="cin", cond_dim=cond_dim)
+            for _ in range(residual_blocks))
+        self.to_2d = nn.Sequential(conv(1, residual_channels, flat, 1, bias=False),
+                                   norm_layer("instance", 1, flat))
+        ups = []
+        for out in up_channels:
+            ups.append(GatedUpsample2d(ch, out, kernel, factor=2))
+            ch = out
+        self.up = nn.Sequential(*ups)
+        self.last = conv(2, ch, 1, first_kernel)
+
+    def forward(self, feats: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        batch, dim, frames = feats.shape
+        h = self.down(self.first(feats[:, None]))
+        t = h.shape[-1]
+        h = self.to_1d(h.reshape(batch, -1, t))
+        for block in self.residual:
+            h = block(h, cond)
+        h = self.to_2d(h).reshape(batch, self.bottleneck_channels, self.bottleneck_height, t)
+        return self.last(self.up(h))[:, 0, :dim, :frames]
+
+
+class StarGANGenerator(nn.Module):
+    """G(feats [B, dim, T], source [B], target [B]) -> features of ``target`` [B, dim, T]."""
+
+    def __init__(self, dim: int, num_speakers: int, embedding_dim: int = 0, **network: Any) -> None:
+        super().__init__()
+        self.code = SpeakerPairCode(num_speakers, embedding_dim)
+        self.net = ConditionalGenerator212(dim, self.code.size, **network)
+
+    def forward(self, feats: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.net(feats, self.code(source, target))
+
+
+class ProjectionDiscriminator(nn.Module):
+    """D(feats [B, dim, T], speaker [B]) -> (patch logits [B, 1, H', W'], class logits [B, N]).
+
+    The PatchGAN2d trunk feeds its patch head plus the projection term
+    ``<mean-pooled trunk features, embed(speaker)>`` (Miyato & Koyama 2018, as StarGAN-VC2),
+    and its speaker-classification head.
+    """
+
+    def __init__(self, num_speakers: int, **patchgan: Any) -> None:
+        super().__init__()
+        self.patch = PatchGAN2d(num_classes=num_speakers, **patchgan)
+        self.embed = nn.Embedding(num_speakers, self.patch.out.in_channels)
+        # Zero: training starts from the unconditional PatchGAN and learns the projection.
+        nn.init.zeros_(self.embed.weight)
+
+    def forward(self, feats: torch.Tensor, speaker: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.patch.trunk(feats[:, None])
+        projection = (h.mean(dim=(2, 3)) * self.embed(speaker)).sum(dim=1)
+        logits = self.patch.out(h) + projection[:, None, None, None]
+        return logits, self.patch.classifier(h).mean(dim=(2, 3))
+
+
+@dataclass
+class StarGANVCParams:
+    """``model_params`` of ``model: stargan_vc``.
+
+    ``num_speakers`` is required: the experiment builder passes only the feature width, so
+    the config sets it to the number of training speakers (``data.speakers``, whose order
+    gives the indices the loader emits).
+    """
+
+    num_speakers: int
+    generator: dict = field(default_factory=dict)  # ConditionalGenerator212 keyword arguments
+    discriminator: dict = field(default_factory=dict)  # PatchGAN2d keyword arguments but num_classes
+    speaker_embedding_dim: int = 0  # generator condition: 0 = one-hots (paper), > 0 = learned
+    gan_loss: str = "lsgan"
+    lambda_cycle: float = 10.0
+    lambda_identity: float = 5.0
+    identity_steps: int = 10000  # the identity loss is dropped after this many steps
+    lambda_cls: float = 1.0  # domain classification (StarGAN-VC), for G on fakes and D on reals
+
+    def __post_init__(self) -> None:
+        if self.num_speakers < 2:
+            raise ConfigError(f"model_params.num_speakers: need at least 2 speakers, got {self.num_speakers}")
+        if self.speaker_embedding_dim < 0:
+            raise ConfigError(f"model_params.speaker_embedding_dim: must be >= 0, got {self.speaker_embedding_dim}")
+        if "num_classes" in self.discriminator:
+            raise ConfigError("model_params.discriminator.num_classes: set from num_speakers, remove it")
+
+
+def _build(where: str, make: Callable[..., M], *args: Any, **kwargs: Any) -> M:
+    """Construct a network from config keywords; a bad keyword or value names ``where``."""
+    try:
+        return make(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"model_params.{where}: {e}") from None
+
+
+@register_model("stargan_vc")
+class StarGANVC(TrainableModel):
+    """Batches: {"feats": [B, dim, T], "speaker": [B] source index, "target": [B] target index}."""
+
+    Params = StarGANVCParams
+    data_layout = "multi"  # speaker-balanced batches with a random target, see vc.data.unpaired
+
+    def __init__(self, dim: int, params: StarGANVCParams) -> None:
+        super().__init__()
+        self.params = p = params
+        self.generator = _build("generator", StarGANGenerator, dim, p.num_speakers,
+                                p.speaker_embedding_dim, **p.generator)
+        self.discriminator = _build("discriminator", ProjectionDiscriminator, p.num_speakers, **p.discriminator)
+        self.gan = _build("gan_loss", GANLoss, p.gan_loss)
+
+    def optimizer_groups(self) -> dict[str, list[nn.Module]]:
+        return {"generator": [self.generator], "discriminator": [self.discriminator]}
+
+    def ema_networks(self) -> list[str]:
+        return ["generator"]
+
+    def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, float]:
+        x, source, target = batch["feats"], batch["speaker"], batch["target"]
+        p = self.params
+        with ctx.autocast():
+            fake = self.generator(x, source, target)
+            fake_logits, fake_classes = self.discriminator(fake, target)
+            adv = self.gan.generator(fake_logits)
+            cls = F.cross_entropy(fake_classes.float(), target)
+            cycle = F.l1_loss(self.generator(fake, target, source), x)
+            loss_g = adv + p.lambda_cls * cls + p.lambda_cycle * cycle
+            identity = torch.zeros((), device=x.device)
+            if ctx.step < p.identity_steps and p.lambda_identity > 0:
+                identity = F.l1_loss(self.generator(x, source, source), x)
+                loss_g = loss_g + p.lambda_identity * identity
+        ctx.update("generator", loss_g)
+
+        # D judges the fakes made above, detached: no second generator pass. Its classifier
+        # learns from real features only, so G cannot teach it its own mistakes.
+        with ctx.autocast():
+            real_logits, real_classes = self.discriminator(x, source)
+            fake_logits, _ = self.discriminator(fake.detach(), target)
+            adv_d = self.gan.discriminator(real_logits, fake_logits)
+            cls_d = F.cross_entropy(real_classes.float(), source)
+            loss_d = adv_d + p.lambda_cls * cls_d
+        ctx.update("discriminator", loss_d)
+        return {"g/total": loss_g.item(), "g/adv": adv.item(), "g/cls": cls.item(), "g/cycle": cycle.item(),
+                "g/identity": identity.item(), "d/total": loss_d.item(), "d/adv": adv_d.item(),
+                "d/cls": cls_d.item()}
+
+    @torch.no_grad()
+    def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
+        x, source, target = batch["feats"], batch["speaker"], batch["target"]
+        fake = self.generator(x, source, target)
+        _, real_classes = self.discriminator(x, source)
+        _, fake_classes = self.discriminator(fake, target)
+        return {"cycle_l1": F.l1_loss(self.generator(fake, target, source), x).item(),
+                "identity_l1": F.l1_loss(self.generator(x, source, source), x).item(),
+                "real_cls_acc": (real_classes.argmax(1) == source).float().mean().item(),
+                "converted_cls_acc": (fake_classes.argmax(1) == target).float().mean().item()}
+
+    @torch.no_grad()
+    def visuals(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        x, source, target = batch["feats"][:1], batch["speaker"][:1], batch["target"][:1]
+        fake = self.generator(x, source, target)
+        return {"source": x[0], "converted": fake[0], "cycled": self.generator(fake, target, source)[0]}
+
+    @torch.no_grad()
+    def convert(self, feats: torch.Tensor, src: torch.Tensor, tgt: torch.Tensor) -> torch.Tensor:
+        """Normalised features [B, dim, T] of speakers ``src`` [B] -> those of speakers ``tgt`` [B]."""
+        n = self.params.num_speakers
+        for name, index in (("src", src), ("tgt", tgt)):
+            if index.shape != feats.shape[:1]:
+                raise ValueError(f"{name}: expected one speaker index per item, shape {tuple(feats.shape[:1])}, "
+                                 f"got {tuple(index.shape)}")
+            if index.numel() and not 0 <= int(index.min()) <= int(index.max()) < n:
+                raise ValueError(f"{name}: speaker indices must be in [0, {n}), got {index.tolist()}")
+        return self.generator(feats, src.long(), tgt.long())
