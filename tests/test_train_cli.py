@@ -91,7 +91,33 @@ def test_unknown_model_and_key_name_the_file(tmp_path: Path, dump: Path, capsys)
     conf = tmp_path / "bad.yaml"
     conf.write_text("model: cyclegan\ntrain: {max_steps: 1}\n")
     assert _train(conf, tmp_path / "e", dump) == 1
-    assert "bad.yaml: model: unknown model 'cyclegan' (available: cyclegan_vc)" in capsys.readouterr().err
+    assert "bad.yaml: model: unknown model 'cyclegan' (available: cyclegan_vc, " in capsys.readouterr().err
     conf.write_text("model: cyclegan_vc\ntrain: {max_steps: 1, lr: 3}\n")
     assert _train(conf, tmp_path / "e", dump) == 1
     assert "bad.yaml: train.lr: unknown key" in capsys.readouterr().err
+
+
+def _stargan_conf(tmp_path: Path, num_speakers: int) -> Path:
+    path = tmp_path / f"stargan{num_speakers}.yaml"
+    path.write_text(yaml.safe_dump({
+        "model": "stargan_vc",
+        "model_params": {"num_speakers": num_speakers, "generator": TINY_MODEL["generator"],
+                         "discriminator": TINY_MODEL["discriminator"]},
+        "data": {"segment_frames": 24},
+        "train": {"max_steps": 2, "batch_size": 2, "log_interval": 1},
+    }))
+    return path
+
+
+def test_stargan_trains_on_all_speakers(dump: Path, tmp_path: Path) -> None:
+    exp = tmp_path / "sg"
+    assert main(["train", "--conf", str(_stargan_conf(tmp_path, 2)), "--exp", str(exp), "--train-dump", str(dump),
+                 "--device", "cpu"]) == 0
+    state = load_checkpoint(latest_checkpoint(exp / "checkpoints"))
+    assert state["step"] == 2 and any(k.startswith("generator.") for k in state["model"])
+
+
+def test_stargan_speaker_count_must_match(dump: Path, tmp_path: Path, capsys) -> None:
+    assert main(["train", "--conf", str(_stargan_conf(tmp_path, 3)), "--exp", str(tmp_path / "sg"),
+                 "--train-dump", str(dump)]) == 1
+    assert "model_params.num_speakers: 3, but the data has 2 speakers (spkA, spkB)" in capsys.readouterr().err

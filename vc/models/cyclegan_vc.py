@@ -136,7 +136,7 @@ class CycleGANVC(TrainableModel):
     def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, float]:
         x, y = batch["x"], batch["y"]
         p = self.params
-        with ctx.autocast():
+        with ctx.autocast(), ctx.only("generator"):
             fake_y = self.g_xy(x, self.random_mask(x))
             fake_x = self.g_yx(y, self.random_mask(y))
             cycle_x, cycle_y = self.g_yx(fake_y), self.g_xy(fake_x)

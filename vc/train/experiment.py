@@ -101,4 +101,8 @@ def _loader(model: Any, config: ExperimentConfig, dump: FeatureDump, stats: Stat
                               f"got {data.speakers or 'none'}")
         return PairedSpeakersLoader(dump, stats, data.speakers[0], data.speakers[1], **common)
     speakers = data.speakers or sorted(set(dump.utt2spk.values()))
+    expected = getattr(model.params, "num_speakers", len(speakers))
+    if expected != len(speakers):
+        raise ConfigError(f"model_params.num_speakers: {expected}, but the data has {len(speakers)} speakers "
+                          f"({', '.join(speakers)})")
     return MultiSpeakerLoader(dump, stats, speakers, **common)

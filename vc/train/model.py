@@ -24,6 +24,14 @@ class StepContext(Protocol):
     def autocast(self) -> ContextManager:
         """Mixed-precision region (a no-op on CPU or with AMP off)."""
 
+    def only(self, group: str) -> ContextManager:
+        """Forward passes inside build gradients for ``group``'s parameters only.
+
+        Other groups' parameters stop requiring grad, so backward through them (a generator
+        loss through a discriminator) computes input gradients but skips their unused
+        weight gradients. Under DDP it changes nothing: DDP expects every gradient.
+        """
+
     def update(self, group: str, loss: torch.Tensor) -> None:
         """zero_grad -> (scaled) backward -> unscale -> clip -> optimiser step, for one group.
 

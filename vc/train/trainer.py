@@ -154,7 +154,7 @@ class Trainer:
         with bar:
             while self.step < cfg.max_steps:
                 lrs = {name: opt.param_groups[0]["lr"] for name, opt in self.optimizers.items()}
-                logs = self._train_one(self._next_batch())
+                logs = self.train_one(self._next_batch())
                 self.step += 1
                 window_steps += 1
                 for key, value in logs.items():
@@ -170,7 +170,8 @@ class Trainer:
                 if self.step % cfg.save_interval == 0 and self.is_main:
                     self._save()
 
-    def _train_one(self, batch: Batch) -> dict[str, float]:
+    def train_one(self, batch: Batch) -> dict[str, float]:
+        """One iteration (train_step, schedulers, EMA) without logging or saving; fit() and the benchmarks use it."""
         logs = self.model.train_step(_to_device(batch, self.device), _Context(self))
         for scheduler in self.schedulers.values():
             scheduler.step()
@@ -315,6 +316,22 @@ class _Context:
     def autocast(self) -> ContextManager:
         dtype = self._trainer.amp_dtype
         return torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None)
+
+    @contextlib.contextmanager
+    def only(self, group: str) -> Iterator[None]:
+        t = self._trainer
+        if group not in t.group_params:
+            raise KeyError(f"only('{group}'): the model declares no such optimizer group "
+                           f"(it has: {', '.join(t.group_params)})")
+        others = [] if dist.is_initialized() else [
+            p for name, params in t.group_params.items() if name != group for p in params if p.requires_grad]
+        for p in others:
+            p.requires_grad_(False)
+        try:
+            yield
+        finally:
+            for p in others:
+                p.requires_grad_(True)
 
     def update(self, group: str, loss: torch.Tensor) -> None:
         t = self._trainer

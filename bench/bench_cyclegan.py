@@ -1,0 +1,64 @@
+"""Paper-size MaskCycleGAN-VC: training iteration and conversion speed, against ANCHORS.md.
+
+The anchor figures were measured with the public MaskCycleGAN-VC code on this kind of
+machine (2-core CPU, torch 2.13 CPU, 2 threads, median of 5 after 2 warm-ups):
+  one training iteration at batch 1 x 80 mels x 64 frames: 4.27 s
+  generator inference on 80 x 432 frames (5 s at 22.05 kHz, hop 256): 0.69 s
+Ours runs the same shapes through vc's own trainer (Trainer.train_one: both updates,
+all losses, two-step adversarial, identity) and Converter path (generator + Griffin-Lim).
+"""
+
+from __future__ import annotations
+
+import tempfile
+
+import torch
+
+from common import median_seconds, parser, setup, table
+from vc.audio import FeatureConfig
+from vc.models.cyclegan_vc import CycleGANVC, CycleGANVCParams
+from vc.train.config import TrainConfig
+from vc.train.trainer import Trainer
+from vc.vocoders import GriffinLim
+
+ANCHOR_TRAIN_S = 4.27
+ANCHOR_INFER_S = 0.69
+INFER_FRAMES = 432  # 5 s at 22.05 kHz with hop 256, as the anchor timed it
+AUDIO_SECONDS = INFER_FRAMES * 256 / 22050
+RTF_TARGET = 0.2
+
+
+def main() -> None:
+    p = parser(__doc__)
+    p.add_argument("--amp", action="store_true", help="mixed precision for training (CUDA only)")
+    args = p.parse_args()
+    device = setup(args)
+
+    torch.manual_seed(0)
+    model = CycleGANVC(80, CycleGANVCParams())
+    g_params = sum(q.numel() for q in model.g_xy.parameters()) / 1e6
+    d_params = sum(q.numel() for q in model.d_x.parameters()) / 1e6
+    batch = {"x": torch.randn(1, 80, 64), "y": torch.randn(1, 80, 64)}
+    with tempfile.TemporaryDirectory() as exp:
+        trainer = Trainer(model, TrainConfig(max_steps=1, amp=args.amp), exp, [batch], device=device)
+        train_s = median_seconds(lambda: trainer.train_one(batch), args, device)
+
+    model.eval()
+    feats = torch.randn(1, 80, INFER_FRAMES, device=device)
+    infer_s = median_seconds(lambda: model.convert(feats), args, device)
+    vocoder = GriffinLim(FeatureConfig(sample_rate=22050, fmax=None), n_iter=32).to(device)
+    convert_s = median_seconds(lambda: vocoder(model.convert(feats)), args, device)
+
+    print(f"paper size: generator {g_params:.2f} M parameters (anchor 24.5 M), "
+          f"discriminator {d_params:.2f} M each (anchor 16.7 M, ungated), amp {'on' if args.amp else 'off'}")
+    print(table(["task", "ours", "anchor", "speed-up"], [
+        ["train iteration, batch 1 x 80 x 64", f"{train_s:.2f} s", f"{ANCHOR_TRAIN_S:.2f} s", f"{ANCHOR_TRAIN_S / train_s:.2f}x"],
+        ["generator inference, 80 x 432", f"{infer_s:.3f} s", f"{ANCHOR_INFER_S:.2f} s", f"{ANCHOR_INFER_S / infer_s:.2f}x"],
+        ["conversion: generator + 32-it Griffin-Lim", f"{convert_s:.3f} s", "", ""],
+    ]))
+    print(f"training {1 / train_s:.3f} it/s (anchor {1 / ANCHOR_TRAIN_S:.3f}); conversion RTF "
+          f"{convert_s / AUDIO_SECONDS:.3f} on {AUDIO_SECONDS:.2f} s of audio (target <= {RTF_TARGET})")
+
+
+if __name__ == "__main__":
+    main()
