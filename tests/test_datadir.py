@@ -282,7 +282,7 @@ def test_validate_spk2utt_missing_speaker_and_grouping(tmp_path: Path) -> None:
 
 def test_validate_resolves_relative_paths_against_the_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     make_wav(tmp_path / "here.wav")
-    d = make_dir(tmp_path / "data", wav_scp="u here.wav\nv gone.wav\n", utt2spk="u s\nv s\n")
+    make_dir(tmp_path / "data", wav_scp="u here.wav\nv gone.wav\n", utt2spk="u s\nv s\n")
     monkeypatch.chdir(tmp_path)
     assert [str(p) for p in validate_data_dir("data")] == ["data/wav.scp:2: audio file not found: gone.wav"]
     assert validate_data_dir("data", check_files=False) == []

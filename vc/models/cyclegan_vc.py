@@ -15,11 +15,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from vc.models.registry import register_model
-from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d
+from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d, conv, norm_layer
 from vc.train.model import StepContext, TrainableModel
 
 
-def _conv_out(size: int, kernel: int, stride: int) -> int:
+def conv_out_size(size: int, kernel: int, stride: int) -> int:
     """Output size of a conv with padding kernel // 2."""
     return (size + 2 * (kernel // 2) - kernel) // stride + 1
 
@@ -27,9 +27,11 @@ def _conv_out(size: int, kernel: int, stride: int) -> int:
 class Generator212(nn.Module):
     """2D convs over (dim, frames) -> 1D residual blocks over frames -> 2D upsampling.
 
-    Input features [B, dim, T] and a mask [B, dim, T] (1 = kept, 0 = frames to fill in);
-    the masked features and the mask are the two input channels. Output [B, dim, T] for
-    any T: the 4x down/upsampling is cropped back to the input size.
+    CycleGAN-VC2's generator, shared by StarGAN-VC2. With ``masked`` (MaskCycleGAN-VC)
+    the input is two channels, the masked features and the mask (1 = kept, 0 = frames to
+    fill in). With ``cond_dim`` the residual blocks take a condition vector through
+    conditional instance norm (StarGAN-VC2's speaker pair). Output [B, dim, T] for any T:
+    the down/upsampling is cropped back to the input size.
     """
 
     def __init__(
@@ -39,44 +41,56 @@ class Generator212(nn.Module):
         down_channels: tuple[int, ...] = (256, 256),
         residual_channels: int = 256,
         residual_blocks: int = 6,
+        residual_kernel: int = 3,
         residual_hidden: int | None = None,  # None: 2 x residual_channels, as MaskCycleGAN-VC
         up_channels: tuple[int, ...] = (128, 128),
         first_kernel: tuple[int, int] = (5, 15),
         kernel: int = 5,
+        masked: bool = True,
+        cond_dim: int | None = None,
     ) -> None:
         super().__init__()
         if len(up_channels) != len(down_channels):
             raise ValueError("up_channels must have one entry per down_channels entry (same scale factor)")
-        self.dim = dim
-        self.first = GatedConv2d(2, channels, first_kernel, norm="none")
+        self.masked = masked
+        self.first = GatedConv2d(2 if masked else 1, channels, first_kernel, norm="none")
         downs, ch, height = [], channels, dim
         for out in down_channels:
             downs.append(GatedConv2d(ch, out, kernel, stride=2))
-            ch, height = out, _conv_out(height, kernel, 2)
+            ch, height = out, conv_out_size(height, kernel, 2)
         self.down = nn.Sequential(*downs)
-        self.flat_channels = ch * height
-        self.to_1d = nn.Sequential(nn.Conv1d(self.flat_channels, residual_channels, 1),
-                                   nn.InstanceNorm1d(residual_channels, affine=True))
-        hidden = residual_hidden or 2 * residual_channels
-        self.residual = nn.Sequential(
-            *(ResidualBlock1d(residual_channels, 3, hidden_channels=hidden) for _ in range(residual_blocks)))
-        self.to_2d = nn.Sequential(nn.Conv1d(residual_channels, self.flat_channels, 1),
-                                   nn.InstanceNorm1d(self.flat_channels, affine=True))
         self.bottleneck_channels, self.bottleneck_height = ch, height
+        flat = ch * height
+        # No conv bias before instance norm: the norm would cancel it.
+        self.to_1d = nn.Sequential(conv(1, flat, residual_channels, 1, bias=False),
+                                   norm_layer("instance", 1, residual_channels))
+        norm = "cin" if cond_dim else "instance"
+        self.residual = nn.ModuleList(
+            ResidualBlock1d(residual_channels, residual_kernel, norm=norm, cond_dim=cond_dim,
+                            hidden_channels=residual_hidden or 2 * residual_channels)
+            for _ in range(residual_blocks))
+        self.to_2d = nn.Sequential(conv(1, residual_channels, flat, 1, bias=False),
+                                   norm_layer("instance", 1, flat))
         ups = []
         for out in up_channels:
             ups.append(GatedUpsample2d(ch, out, kernel, factor=2))
             ch = out
         self.up = nn.Sequential(*ups)
-        self.last = nn.Conv2d(ch, 1, first_kernel, padding=(first_kernel[0] // 2, first_kernel[1] // 2))
+        self.last = conv(2, ch, 1, first_kernel)
 
-    def forward(self, feats: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        if mask is None:
-            mask = torch.ones_like(feats)
+    def forward(self, feats: torch.Tensor, mask: torch.Tensor | None = None,
+                cond: torch.Tensor | None = None) -> torch.Tensor:
         batch, dim, frames = feats.shape
-        h = self.down(self.first(torch.stack([feats * mask, mask], dim=1)))
+        if self.masked:
+            mask = torch.ones_like(feats) if mask is None else mask
+            h = torch.stack([feats * mask, mask], dim=1)
+        else:
+            h = feats[:, None]
+        h = self.down(self.first(h))
         t = h.shape[-1]
-        h = self.residual(self.to_1d(h.reshape(batch, self.flat_channels, t)))
+        h = self.to_1d(h.reshape(batch, -1, t))
+        for block in self.residual:
+            h = block(h, cond)
         h = self.to_2d(h).reshape(batch, self.bottleneck_channels, self.bottleneck_height, t)
         return self.last(self.up(h))[:, 0, :dim, :frames]
 

@@ -18,9 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from vc.errors import ConfigError
-from vc.models.cyclegan_vc import _conv_out
+from vc.models.cyclegan_vc import Generator212
 from vc.models.registry import register_model
-from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d, conv, norm_layer
+from vc.nn import GANLoss, PatchGAN2d
 from vc.train.model import StepContext, TrainableModel
 
 M = TypeVar("M", bound=nn.Module)
@@ -47,61 +47,9 @@ class SpeakerPairCode(nn.Module):
         return self.embed(torch.stack([source, target + self.num_speakers], dim=1)).flatten(1)
 
 
-class ConditionalGenerator212(nn.Module):
-    """2D convs over (dim, frames) -> speaker-conditioned 1D residual blocks -> 2D upsampling.
-
-    ``forward(feats [B, dim, T], cond [B, cond_dim]) -> [B, dim, T]`` for any T: the
-    down/upsampling is cropped back to the input size.
-    """
-
-    def __init__(
-        self,
-        dim: int,
-        cond_dim: int,
-        channels: int = 128,
-        down_channels: tuple[int, ...] = (256, 256),
-        residual_channels: int = 256,
-        residual_blocks: int = 9,
-        residual_kernel: int = 5,
-        up_channels: tuple[int, ...] = (128, 64),  # pixel-shuffle convs of 1024 and 512 channels
-        first_kernel: tuple[int, int] = (5, 15),
-        kernel: int = 5,
-    ) -> None:
-        super().__init__()
-        if len(up_channels) != len(down_channels):
-            raise ValueError("up_channels must have one entry per down_channels entry (same scale factor)")
-        self.first = GatedConv2d(1, channels, first_kernel, norm="none")
-        downs, ch, height = [], channels, dim
-        for out in down_channels:
-            downs.append(GatedConv2d(ch, out, kernel, stride=2))
-            ch, height = out, _conv_out(height, kernel, 2)
-        self.down = nn.Sequential(*downs)
-        self.bottleneck_channels, self.bottleneck_height = ch, height
-        flat = ch * height
-        # No conv bias before instance norm: the norm would cancel it.
-        self.to_1d = nn.Sequential(conv(1, flat, residual_channels, 1, bias=False),
-                                   norm_layer("instance", 1, residual_channels))
-        self.residual = nn.ModuleList(
-            ResidualBlock1d(residual_channels, residual_kernel, norm="cin", cond_dim=cond_dim)
-            for _ in range(residual_blocks))
-        self.to_2d = nn.Sequential(conv(1, residual_channels, flat, 1, bias=False),
-                                   norm_layer("instance", 1, flat))
-        ups = []
-        for out in up_channels:
-            ups.append(GatedUpsample2d(ch, out, kernel, factor=2))
-            ch = out
-        self.up = nn.Sequential(*ups)
-        self.last = conv(2, ch, 1, first_kernel)
-
-    def forward(self, feats: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        batch, dim, frames = feats.shape
-        h = self.down(self.first(feats[:, None]))
-        t = h.shape[-1]
-        h = self.to_1d(h.reshape(batch, -1, t))
-        for block in self.residual:
-            h = block(h, cond)
-        h = self.to_2d(h).reshape(batch, self.bottleneck_channels, self.bottleneck_height, t)
-        return self.last(self.up(h))[:, 0, :dim, :frames]
+# StarGAN-VC2's generator: no mask channel, 9 conditioned residual blocks of kernel 5
+# with hidden width = channels, and pixel-shuffle convs of 1024 and 512 channels.
+STARGAN_GENERATOR = dict(masked=False, residual_blocks=9, residual_kernel=5, up_channels=(128, 64))
 
 
 class StarGANGenerator(nn.Module):
@@ -110,10 +58,12 @@ class StarGANGenerator(nn.Module):
     def __init__(self, dim: int, num_speakers: int, embedding_dim: int = 0, **network: Any) -> None:
         super().__init__()
         self.code = SpeakerPairCode(num_speakers, embedding_dim)
-        self.net = ConditionalGenerator212(dim, self.code.size, **network)
+        network = {**STARGAN_GENERATOR, **network}
+        network.setdefault("residual_hidden", network.get("residual_channels", 256))  # hidden = channels
+        self.net = Generator212(dim, cond_dim=self.code.size, **network)
 
     def forward(self, feats: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return self.net(feats, self.code(source, target))
+        return self.net(feats, cond=self.code(source, target))
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -148,7 +98,7 @@ class StarGANVCParams:
     """
 
     num_speakers: int
-    generator: dict = field(default_factory=dict)  # ConditionalGenerator212 keyword arguments
+    generator: dict = field(default_factory=dict)  # Generator212 keyword arguments (StarGAN defaults above)
     discriminator: dict = field(default_factory=dict)  # PatchGAN2d keyword arguments but num_classes
     speaker_embedding_dim: int = 0  # generator condition: 0 = one-hots (paper), > 0 = learned
     gan_loss: str = "lsgan"
