@@ -115,6 +115,7 @@ def test_stargan_trains_on_all_speakers(dump: Path, tmp_path: Path) -> None:
                  "--device", "cpu"]) == 0
     state = load_checkpoint(latest_checkpoint(exp / "checkpoints"))
     assert state["step"] == 2 and any(k.startswith("generator.") for k in state["model"])
+    assert state["extra"]["speakers"] == ["spkA", "spkB"]  # taken from the dump when the config names none
 
 
 def test_stargan_speaker_count_must_match(dump: Path, tmp_path: Path, capsys) -> None:

@@ -52,15 +52,23 @@ class ExperimentConfig:
     data: DataConfig = field(default_factory=DataConfig)
 
     @classmethod
-    def load(cls, path: str | Path) -> ExperimentConfig:
+    def from_mapping(cls, raw: Any, where: str) -> ExperimentConfig:
+        """Parse and check a mapping: a YAML file's, or the one saved in config.yaml or a checkpoint
+        (whose ``vc_version`` entry records the writer and is not a setting)."""
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: expected an experiment config mapping, got {type(raw).__name__}")
         try:
-            config = from_dict(cls, load_yaml(path))
+            config = from_dict(cls, {k: v for k, v in raw.items() if k != "vc_version"})
             config.train.check()
         except ConfigError as e:
-            raise ConfigError(f"{path}: {e}") from None
+            raise ConfigError(f"{where}: {e}") from None
         if config.model not in MODELS:
-            raise ConfigError(f"{path}: model: unknown model {config.model!r} (available: {', '.join(sorted(MODELS))})")
+            raise ConfigError(f"{where}: model: unknown model {config.model!r} (available: {', '.join(sorted(MODELS))})")
         return config
+
+    @classmethod
+    def load(cls, path: str | Path) -> ExperimentConfig:
+        return cls.from_mapping(load_yaml(path), str(path))
 
     def with_data(self, **overrides: Any) -> ExperimentConfig:
         """A copy whose data section takes the given non-None values (command-line overrides)."""
@@ -85,7 +93,7 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
         train_dump.config.require_same(valid_dump.config, f"{data.valid}: validation dump")
         valid = _loader(model, config, valid_dump, stats, seed=config.train.seed + 1).fixed_batches(
             config.train.eval_batches)
-    extra = {"feature_config": to_dict(train_dump.config), "speakers": list(data.speakers),
+    extra = {"feature_config": to_dict(train_dump.config), "speakers": list(train.speakers),
              "stats": {name: {"count": st.count, "sum": st.sum, "sumsq": st.sumsq} for name, st in stats.stats.items()}}
     experiment = {"vc_version": __version__, **to_dict(config)}
     return Trainer(model, config.train, exp_dir, train, valid, device=device, experiment_config=experiment, extra=extra)

@@ -1,0 +1,290 @@
+"""`vc convert`: speech of one speaker -> the same speech in another's voice, with a trained model.
+
+One wav in, one wav out; or a batch (several files, a Kaldi wav.scp, or a data dir's
+utterances of the source speaker) into a directory of ``<utt>.wav`` plus a sorted
+``wav.scp``, optionally split over ``--nj`` processes. On any error, the wavs this run
+wrote are removed again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Union
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from vc.convert import Converter
+    from vc.data.datadir import DataDir
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "convert", help="convert speech from one speaker to another with a trained model",
+        description="Convert wav files, a Kaldi wav.scp (--scp) or a data dir's utterances of --src-spk (--data) "
+                    "with the model of an experiment directory.",
+    )
+    p.add_argument("inputs", nargs="*", metavar="INPUT.wav", help="audio files to convert")
+    p.add_argument("--model", required=True, metavar="EXP", help="experiment directory (config.yaml, checkpoints/)")
+    p.add_argument("--src-spk", required=True, help="speaker of the input speech")
+    p.add_argument("--tgt-spk", required=True, help="speaker to convert to")
+    p.add_argument("--scp", metavar="WAV.scp", help="Kaldi wav.scp (utt path) of the utterances to convert")
+    p.add_argument("--data", metavar="DATA_DIR", help="Kaldi data dir: its utterances of --src-spk are converted")
+    p.add_argument("--out", required=True,
+                   help="a .wav file for one input; otherwise a directory for <utt>.wav and wav.scp "
+                        "(recipes: exp/<name>/convert/<set>)")
+    p.add_argument("--vocoder", default="gl", help="gl (log-mel/linear features) or world (WORLD features) [gl]")
+    p.add_argument("--iters", type=int, default=32, help="Griffin-Lim iterations [32]")
+    p.add_argument("--seed", type=int, default=0, help="seed of Griffin-Lim's initial phase [0]")
+    p.add_argument("--checkpoint", metavar="PATH", help="checkpoint to use [the latest in EXP/checkpoints]")
+    p.add_argument("--no-ema", action="store_true", help="use the trained weights, not their moving average")
+    p.add_argument("--chunk-frames", type=int, default=512,
+                   help="convert longer inputs in overlapping chunks of this many frames; 0: whole [512]")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
+    p.add_argument("--nj", type=int, default=1, help="parallel jobs (CPU processes, one torch thread each) [1]")
+    p.add_argument("--allow-pipes", action="store_true", help="run 'cmd |' entries of the data dir's wav.scp")
+    p.set_defaults(func=run)
+
+
+@dataclass(frozen=True)
+class _File:
+    """An input read from a path (a positional file or a wav.scp line)."""
+
+    utt: str
+    path: str
+    label: str
+
+    def load(self, sample_rate: int, min_samples: int, allow_pipes: bool) -> np.ndarray:
+        from vc.audio.io import load_wav
+
+        return load_wav(self.path, sample_rate, min_samples=min_samples, name=self.label)[0]
+
+
+@dataclass(frozen=True)
+class _Utterance:
+    """An utterance of a data dir (segments and pipes as the data dir says)."""
+
+    utt: str
+    data: DataDir
+
+    def load(self, sample_rate: int, min_samples: int, allow_pipes: bool) -> np.ndarray:
+        from vc.data.datadir import load_utterance
+
+        return load_utterance(self.data, self.utt, sample_rate, min_samples=min_samples, allow_pipes=allow_pipes)
+
+
+    @property
+    def label(self) -> str:
+        return self.utt
+
+
+_Input = Union[_File, _Utterance]
+
+
+@dataclass
+class _Job:
+    """What every worker needs besides its share of the inputs."""
+
+    converter: Converter
+    src: str
+    tgt: str
+    vocoder: str
+    vocoder_opts: dict[str, Any]
+    seed: int
+    out: Path
+    single: bool
+    allow_pipes: bool
+
+    def path(self, utt: str) -> Path:
+        return self.out if self.single else self.out / f"{utt}.wav"
+
+
+@dataclass(frozen=True)
+class _Written:
+    utt: str
+    path: Path
+    seconds: float
+
+
+def run(args: argparse.Namespace) -> int:
+    from vc.convert import Converter
+
+    inputs = _inputs(args)
+    out = Path(args.out)
+    single = out.suffix.lower() == ".wav"
+    _check_out(out, single, len(inputs), args.nj)
+    converter = Converter.load(args.model, args.checkpoint, device=args.device, use_ema=not args.no_ema,
+                               chunk_frames=args.chunk_frames or None)
+    _check_jobs(converter, args.nj)
+    opts = {"n_iter": args.iters} if args.vocoder == "gl" else {}
+    converter.check(args.src_spk, args.tgt_spk, args.vocoder, **opts)
+    job = _Job(converter, args.src_spk, args.tgt_spk, args.vocoder, opts, args.seed, out, single, args.allow_pipes)
+    start = time.perf_counter()
+    written: list[_Written] = []
+    with _removed_on_error(written, None if single or out.exists() else out):
+        _convert_all(job, inputs, args.nj, written)
+        if not single:
+            _write_scp(out, written)
+    print(_summary(job, written, args.nj, time.perf_counter() - start))
+    return 0
+
+
+def _inputs(args: argparse.Namespace) -> list[_Input]:
+    from vc.data.datadir import DataDir
+    from vc.errors import ConfigError
+
+    given = [name for name, value in (("INPUT.wav", args.inputs), ("--scp", args.scp), ("--data", args.data)) if value]
+    if len(given) != 1:
+        raise ConfigError(f"give exactly one of INPUT.wav ..., --scp or --data (got {', '.join(given) or 'none'})")
+    if args.data:
+        data = DataDir.read(args.data).subset(speakers=[args.src_spk])
+        return [_Utterance(utt, data) for utt in data.utts]
+    if args.scp:
+        return _scp_inputs(Path(args.scp))
+    files: dict[str, _File] = {}
+    for path in args.inputs:
+        utt = Path(path).stem
+        if utt in files:
+            raise ConfigError(f"{path}: same utterance id {utt!r} (file stem) as {files[utt].path}")
+        files[utt] = _File(utt, path, path)
+    return list(files.values())
+
+
+def _scp_inputs(scp: Path) -> list[_File]:
+    """``utt path`` lines of a wav.scp, sorted by utt; command pipes need a data dir."""
+    from vc.errors import DataError
+
+    try:
+        lines = scp.read_text().splitlines()
+    except OSError as e:
+        raise DataError(f"{scp}: cannot read ({e.strerror})") from None
+    files: dict[str, _File] = {}
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        fields = line.split(maxsplit=1)
+        where = f"{scp}:{number}"
+        if len(fields) != 2:
+            raise DataError(f"{where}: malformed line: expected '<utt> <path>'")
+        utt, path = fields[0], fields[1].strip()
+        if utt in files:
+            raise DataError(f"{where}: duplicate utterance '{utt}'")
+        if path.endswith("|"):
+            raise DataError(f"{where}: command pipes are read from a data dir: use --data DIR --allow-pipes")
+        files[utt] = _File(utt, path, f"{where} (utt {utt})")
+    return [files[utt] for utt in sorted(files)]
+
+
+def _check_out(out: Path, single: bool, count: int, nj: int) -> None:
+    from vc.errors import ConfigError
+
+    if count == 0:
+        raise ConfigError("nothing to convert: the input has no utterances")
+    if nj < 1:
+        raise ConfigError(f"--nj must be >= 1, got {nj}")
+    if single and count != 1:
+        raise ConfigError(f"--out {out}: a .wav path takes exactly one utterance, the input has {count}; "
+                          "give a directory")
+    if single and out.is_dir():
+        raise ConfigError(f"--out {out}: is a directory")
+    if not single and out.exists() and not out.is_dir():
+        raise ConfigError(f"--out {out}: exists and is not a directory")
+
+
+def _check_jobs(converter: Converter, nj: int) -> None:
+    from vc.errors import ConfigError
+
+    # Workers are forked, and CUDA does not survive a fork; one GPU process is faster anyway.
+    if nj > 1 and converter.device.type != "cpu":
+        raise ConfigError(f"--nj {nj} runs CPU processes; with --device {converter.device} use --nj 1")
+
+
+def _convert_all(job: _Job, inputs: list[_Input], nj: int, written: list[_Written]) -> None:
+    """Convert ``inputs`` in ``nj`` contiguous shards, appending every finished shard's wavs to
+    ``written``; after all shards end, re-raise the first failed shard's error."""
+    import multiprocessing as mp
+
+    nj = min(nj, len(inputs))
+    if nj == 1:
+        written += _convert_shard(job, inputs)
+        return
+    bounds = [len(inputs) * i // nj for i in range(nj + 1)]
+    shards = [inputs[a:b] for a, b in zip(bounds, bounds[1:])]
+    global _worker_job
+    _worker_job = job  # fork: the workers inherit the loaded model instead of reloading it
+    errors: list[BaseException] = []
+    with mp.get_context("fork").Pool(nj, initializer=_init_worker) as pool:
+        pending = [pool.apply_async(_convert_shard_in_worker, (shard,)) for shard in shards]
+        for result in pending:
+            result.wait()  # every shard ends (and cleans up after itself) before any error is raised
+        for result in pending:
+            try:
+                written += result.get()
+            except Exception as e:
+                errors.append(e)
+    if errors:
+        raise errors[0]
+
+
+_worker_job: _Job | None = None
+
+
+def _init_worker() -> None:
+    import torch
+
+    torch.set_num_threads(1)  # one core per job: --nj is the parallelism
+
+
+def _convert_shard_in_worker(inputs: list[_Input]) -> list[_Written]:
+    assert _worker_job is not None
+    return _convert_shard(_worker_job, inputs)
+
+
+def _convert_shard(job: _Job, inputs: list[_Input]) -> list[_Written]:
+    """Convert and save each input; on failure remove what this shard wrote and re-raise."""
+    from vc.audio.io import save_wav
+
+    conv = job.converter
+    written: list[_Written] = []
+    with _removed_on_error(written, None):
+        for item in inputs:
+            wav = item.load(conv.sample_rate, conv.feature_config.win_size, job.allow_pipes)
+            out = conv.convert(wav, conv.sample_rate, job.src, job.tgt, job.vocoder, seed=job.seed, name=item.label,
+                               **job.vocoder_opts)
+            save_wav(job.path(item.utt), out, conv.sample_rate)
+            written.append(_Written(item.utt, job.path(item.utt), len(out) / conv.sample_rate))
+    return written
+
+
+@contextlib.contextmanager
+def _removed_on_error(written: list[_Written], new_dir: Path | None) -> Iterator[None]:
+    """On failure remove the wavs in ``written`` (and ``new_dir`` if this run made it)."""
+    try:
+        yield
+    except BaseException:
+        for item in written:
+            item.path.unlink(missing_ok=True)
+        if new_dir is not None:
+            with contextlib.suppress(OSError):  # not there, or holding files of others
+                new_dir.rmdir()
+        raise
+
+
+def _write_scp(out: Path, written: list[_Written]) -> None:
+    from vc.utils import atomic_write_text
+
+    lines = sorted(f"{w.utt} {w.path.resolve()}\n" for w in written)
+    atomic_write_text(out / "wav.scp", "".join(lines))
+
+
+def _summary(job: _Job, written: list[_Written], nj: int, wall: float) -> str:
+    conv = job.converter
+    seconds = sum(w.seconds for w in written)
+    weights = "EMA weights" if conv.using_ema else "weights"
+    return (f"Converted {len(written)} utterance{'s' if len(written) != 1 else ''} ({seconds:.1f} s of audio) "
+            f"{job.src} -> {job.tgt} with the {weights} of {conv.checkpoint} and {job.vocoder} on {conv.device} "
+            f"({nj} job{'s' if nj != 1 else ''}) in {wall:.2f} s. Output: {job.out}")

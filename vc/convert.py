@@ -1,0 +1,330 @@
+"""Converter: wav -> features -> model -> vocoder -> wav, from an experiment directory.
+
+```python
+from vc import Converter
+
+conv = Converter.load("exp/synth_cyclegan")          # latest checkpoint, EMA weights
+out = conv.convert(wav, 16000, "spkA", "spkB")      # float32 at conv.sample_rate
+feats_b = conv.convert_features(feats_a, "spkA", "spkB")  # [frames, dim] -> [frames, dim]
+```
+Everything needed travels in the checkpoint (feature config, speakers, statistics), so
+conversion needs nothing but the experiment directory. Long inputs are converted in
+overlapping chunks (see :func:`chunk_spans`) so memory stays bounded.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from vc.audio.config import FeatureConfig
+from vc.audio.f0 import convert_f0
+from vc.audio.features import FeatureComputer
+from vc.audio.io import check_signal, resample
+from vc.audio.stats import FeatureStats, StatsStore
+from vc.audio.world import synthesize, unpack, world_layout
+from vc.config import load_yaml
+from vc.errors import AudioError, ConfigError, DataError
+from vc.models import build_model
+from vc.train.checkpoint import latest_checkpoint, load_checkpoint
+from vc.train.experiment import ExperimentConfig
+from vc.vocoders import build_vocoder
+
+WORLD_VOCODER = "world"  # WORLD synthesis for kind: world features, handled here (no torch module)
+
+# [1, dim, T] normalised source features -> normalised target features
+Route = Callable[[torch.Tensor], torch.Tensor]
+# (converted [frames, dim] features, output samples, seed) -> waveform
+Vocode = Callable[[np.ndarray, int, int], np.ndarray]
+
+
+class Converter:
+    """A trained conversion model with its feature config, speakers and statistics."""
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        feature_config: FeatureConfig,
+        speakers: list[str],
+        stats: StatsStore,
+        normalize: str = "speaker",
+        device: str | torch.device = "auto",
+        chunk_frames: int | None = 512,
+        overlap_frames: int = 32,
+    ) -> None:
+        if chunk_frames is not None and not 0 <= overlap_frames < chunk_frames:
+            raise ConfigError(f"chunk_frames/overlap_frames: need 0 <= overlap ({overlap_frames}) "
+                              f"< chunk ({chunk_frames})")
+        self.device = resolve_device(device)
+        self.model = model.to(self.device).eval()
+        self.feature_config = feature_config
+        self.speakers = list(speakers)
+        self.stats = stats
+        self.normalize = normalize
+        self.chunk_frames = chunk_frames
+        self.overlap_frames = overlap_frames
+        self.checkpoint: Path | None = None  # set by load()
+        self.step: int | None = None
+        self.using_ema = False
+        self._features = FeatureComputer(feature_config, self.device)
+        self._vocoders: dict[tuple, Vocode] = {}
+
+    @classmethod
+    def load(
+        cls,
+        exp_dir: str | Path,
+        checkpoint: str | Path | None = None,
+        device: str | torch.device = "auto",
+        use_ema: bool = True,
+        chunk_frames: int | None = 512,
+        overlap_frames: int = 32,
+    ) -> Converter:
+        """The model of ``exp_dir`` at its latest checkpoint (or ``checkpoint``), in eval mode,
+        with the EMA weights of its EMA networks when the checkpoint has them and ``use_ema``."""
+        exp = Path(exp_dir)
+        if not exp.is_dir():
+            raise DataError(f"{exp}: experiment directory not found")
+        config_path = exp / "config.yaml"
+        if not config_path.is_file():
+            raise DataError(f"{config_path}: not found (is {exp} an experiment directory written by 'vc train'?)")
+        path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(exp / "checkpoints")
+        if path is None:
+            raise DataError(f"{exp / 'checkpoints'}: no checkpoint (train the experiment first)")
+        if not path.is_file():
+            raise DataError(f"{path}: checkpoint not found")
+        state = load_checkpoint(path)
+        config = _experiment_config(load_yaml(config_path), str(config_path))
+        saved = _experiment_config(state.get("config"), f"{path}: config")
+        if (config.model, config.model_params) != (saved.model, saved.model_params):
+            raise ConfigError(f"{config_path} describes model {config.model!r} with other model_params than "
+                              f"checkpoint {path} ({saved.model!r}); the config was edited after training")
+        feature_config = FeatureConfig.from_mapping(_extra(state, "feature_config", path),
+                                                    f"{path}: extra.feature_config")
+        stats = StatsStore(feature_config, {
+            name: FeatureStats(int(st["count"]), st["sum"].double().numpy(), st["sumsq"].double().numpy())
+            for name, st in _extra(state, "stats", path).items()})
+        model = build_model(saved.model, feature_config.dim, saved.model_params, f"{path}: model_params")
+        ema = _load_weights(model, state, use_ema, path)
+        converter = cls(model, feature_config, _extra(state, "speakers", path), stats, saved.data.normalize,
+                        device, chunk_frames, overlap_frames)
+        converter.checkpoint, converter.step, converter.using_ema = path, int(state["step"]), ema
+        return converter
+
+    @property
+    def sample_rate(self) -> int:
+        return self.feature_config.sample_rate
+
+    # ---- conversion -----------------------------------------------------------------------
+
+    def check(self, src: str, tgt: str, vocoder: str = "gl", **vocoder_opts: Any) -> None:
+        """Raise the error :meth:`convert` would for these speakers and vocoder, before any audio is read."""
+        self._route(src, tgt)
+        self._vocoder(vocoder, vocoder_opts)
+
+    def convert(
+        self,
+        wav: np.ndarray,
+        sr: int,
+        src: str,
+        tgt: str,
+        vocoder: str = "gl",
+        *,
+        seed: int = 0,
+        name: str = "input",
+        **vocoder_opts: Any,
+    ) -> np.ndarray:
+        """``src``'s speech ``wav`` at rate ``sr`` spoken as ``tgt``: float32 at :attr:`sample_rate`,
+        as long as the input resampled. ``vocoder_opts`` go to the vocoder's constructor (gl:
+        n_iter, momentum, mel_inversion); ``seed`` fixes Griffin-Lim's initial phase; ``name``
+        labels errors about the signal."""
+        route = self._route(src, tgt)
+        vocode = self._vocoder(vocoder, vocoder_opts)
+        wav = self._prepare(wav, sr, name)
+        converted = self._convert_features(self._features(wav), src, tgt, route)
+        return vocode(converted, len(wav), seed)
+
+    def convert_features(self, feats: np.ndarray, src: str, tgt: str) -> np.ndarray:
+        """Un-normalised features [frames, dim] of ``src`` -> those of ``tgt`` (same shape, float32).
+
+        WORLD features: the model converts the mel-cepstrum; log-F0 is moved from the
+        source's to the target's Gaussian; voicing and aperiodicity are the source's.
+        """
+        return self._convert_features(feats, src, tgt, self._route(src, tgt))
+
+    def _convert_features(self, feats: np.ndarray, src: str, tgt: str, route: Route) -> np.ndarray:
+        cfg = self.feature_config
+        if feats.ndim != 2 or feats.shape[1] != cfg.dim:
+            raise DataError(f"features of shape {list(feats.shape)}: this model takes [frames, {cfg.dim}] "
+                            f"({cfg.kind} features)")
+        source = np.asarray(feats, dtype=np.float32)
+        src_stats, tgt_stats = self._normalizer(src), self._normalizer(tgt)
+        x = src_stats.normalize(source) if src_stats is not None else source
+        with torch.inference_mode():
+            y = self._run_chunked(route, torch.from_numpy(np.ascontiguousarray(x.T)).to(self.device)[None])
+        y = y[0].T.cpu().numpy()
+        if tgt_stats is not None:
+            y = tgt_stats.denormalize(y)
+        if cfg.kind == "world":
+            y = self._world_excitation(source, y, src, tgt)
+        return np.ascontiguousarray(y, dtype=np.float32)
+
+    def _run_chunked(self, route: Route, x: torch.Tensor) -> torch.Tensor:
+        """``route(x)`` over overlapping chunks, cross-faded linearly where they overlap."""
+        frames = x.shape[-1]
+        if self.chunk_frames is None or frames <= self.chunk_frames:
+            return route(x)
+        out = torch.zeros_like(x)
+        weight = x.new_zeros(frames)
+        for start, end in chunk_spans(frames, self.chunk_frames, self.overlap_frames):
+            w = _fade_weights(end - start, self.overlap_frames, start == 0, end == frames, x)
+            out[..., start:end] += route(x[..., start:end]) * w
+            weight[start:end] += w
+        return out / weight
+
+    def _route(self, src: str, tgt: str) -> Route:
+        """The model call converting ``src`` into ``tgt``, dispatched on the model's data layout."""
+        for spk in (src, tgt):
+            if spk not in self.speakers:
+                raise ConfigError(f"unknown speaker {spk!r}: this model converts between "
+                                  f"{', '.join(self.speakers) or 'no speakers'}")
+        layout = self.model.data_layout
+        if layout == "paired":
+            pairs = {tuple(self.speakers): "xy", tuple(reversed(self.speakers)): "yx"}
+            if (src, tgt) not in pairs:
+                a, b = self.speakers
+                raise ConfigError(f"{src} -> {tgt}: this model converts {a} -> {b} and {b} -> {a} only")
+            direction = pairs[(src, tgt)]
+            return lambda x: self.model.convert(x, direction)
+        if layout == "multi":
+            src_index, tgt_index = (torch.tensor([self.speakers.index(s)], device=self.device) for s in (src, tgt))
+            return lambda x: self.model.convert(x, src_index.expand(len(x)), tgt_index.expand(len(x)))
+        raise ConfigError(f"{type(self.model).__name__}: data layout {layout!r} has no conversion path")
+
+    def _normalizer(self, spk: str) -> FeatureStats | None:
+        if self.normalize == "none":
+            return None
+        return self.stats.global_ if self.normalize == "global" else self.stats.speaker(spk)
+
+    def _world_excitation(self, source: np.ndarray, converted: np.ndarray, src: str, tgt: str) -> np.ndarray:
+        """The model's mel-cepstrum with the source's F0 (Gaussian-converted), voicing and aperiodicity."""
+        lay = world_layout(self.feature_config)
+        out = np.array(source, dtype=np.float32)
+        out[:, lay.mcep] = converted[:, lay.mcep]
+        # The continuous contour is converted everywhere; the voiced flag restores the gaps.
+        f0 = np.exp(source[:, lay.lf0].astype(np.float64))
+        out[:, lay.lf0] = np.log(convert_f0(f0, self.stats.log_f0(src), self.stats.log_f0(tgt)))
+        return out
+
+    # ---- audio ------------------------------------------------------------------------------
+
+    def _prepare(self, wav: np.ndarray, sr: int, name: str) -> np.ndarray:
+        """Mono float32 at the feature rate, at least one analysis window long, finite, not silent."""
+        wav = np.asarray(wav, dtype=np.float32)
+        if wav.ndim != 1:
+            raise AudioError(f"{name}: expected a mono signal [samples], got shape {list(wav.shape)}")
+        if sr != self.sample_rate:
+            wav = resample(wav, sr, self.sample_rate)
+        check_signal(wav, name, min_samples=self.feature_config.win_size)
+        return np.ascontiguousarray(wav)
+
+    def _vocoder(self, name: str, opts: dict[str, Any]) -> Vocode:
+        key = (name, tuple(sorted(opts.items())))
+        if key not in self._vocoders:
+            self._vocoders[key] = self._build_vocoder(name, opts)
+        return self._vocoders[key]
+
+    def _build_vocoder(self, name: str, opts: dict[str, Any]) -> Vocode:
+        cfg = self.feature_config
+        if name == WORLD_VOCODER:
+            if cfg.kind != "world":
+                raise ConfigError(f"the world vocoder synthesises WORLD features; this model's feature config "
+                                  f"has kind {cfg.kind!r} (use gl)")
+            if opts:
+                raise ConfigError(f"the world vocoder takes no options (got {', '.join(sorted(opts))})")
+            return lambda feats, length, seed: _fit_length(synthesize(unpack(feats, cfg), cfg), length)
+        try:
+            module = build_vocoder(name, cfg, **opts).to(self.device).eval()
+        except TypeError as e:  # an option the vocoder's constructor does not take
+            raise ConfigError(f"vocoder {name!r}: {e}") from None
+
+        def vocode(feats: np.ndarray, length: int, seed: int) -> np.ndarray:
+            generator = torch.Generator(self.device).manual_seed(seed)
+            x = torch.from_numpy(np.ascontiguousarray(feats.T)).to(self.device)[None]
+            return module(x, length=length, generator=generator)[0].cpu().numpy()
+
+        return vocode
+
+
+def chunk_spans(frames: int, chunk: int, overlap: int) -> list[tuple[int, int]]:
+    """[start, end) spans of ``chunk`` frames covering ``frames``, evenly spaced so that
+    neighbours overlap by at least ``overlap`` frames; one span when it fits."""
+    if frames <= chunk:
+        return [(0, frames)]
+    count = math.ceil((frames - overlap) / (chunk - overlap))
+    # Spacing (frames - chunk) / (count - 1) <= chunk - overlap; flooring keeps it so.
+    return [(s, s + chunk) for s in (i * (frames - chunk) // (count - 1) for i in range(count))]
+
+
+def _fade_weights(length: int, overlap: int, first: bool, last: bool, like: torch.Tensor) -> torch.Tensor:
+    """1 inside a chunk, linear ramps over ``overlap`` frames at edges shared with a neighbour.
+
+    The ramps (k / (overlap + 1), never 0) of two neighbours overlapping by exactly
+    ``overlap`` frames sum to 1: a linear cross-fade. Frames near a chunk edge, where the
+    generator saw zero padding instead of context, get the least weight.
+    """
+    w = like.new_ones(length)
+    ramp = torch.arange(1, overlap + 1, dtype=like.dtype, device=like.device) / (overlap + 1)
+    if not first:
+        w[:overlap] = ramp
+    if not last:
+        w[length - overlap:] = ramp.flip(0)
+    return w
+
+
+def resolve_device(device: str | torch.device) -> torch.device:
+    """``auto``: CUDA when available, else CPU; an unavailable device is a ConfigError."""
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"device: {device!r} is not a device (auto, cpu, cuda or cuda:N)") from None
+    if resolved.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(f"device: {device!r}: no CUDA device is available")
+    return resolved
+
+
+def _experiment_config(raw: Any, where: str) -> ExperimentConfig:
+    """The experiment config as saved (config.yaml or a checkpoint's ``config``)."""
+    if not isinstance(raw, dict):
+        raise DataError(f"{where}: no experiment config saved")
+    return ExperimentConfig.from_mapping(raw, where)
+
+
+def _extra(state: dict[str, Any], key: str, path: Path) -> Any:
+    try:
+        return state["extra"][key]
+    except (KeyError, TypeError):
+        raise DataError(f"{path}: checkpoint lacks extra.{key} (not written by 'vc train')") from None
+
+
+def _load_weights(model: torch.nn.Module, state: dict[str, Any], use_ema: bool, path: Path) -> bool:
+    """Load the checkpoint's weights, then the EMA shadows over their networks; True when EMA was used."""
+    ema = (state.get("ema") or {}) if use_ema else {}
+    try:
+        model.load_state_dict(state["model"])
+        for name, weights in ema.items():
+            getattr(model, name).load_state_dict(weights)
+    except (KeyError, RuntimeError, AttributeError) as e:
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise DataError(f"{path}: weights do not fit the model ({reason})") from None
+    return bool(ema)
+
+
+def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:
+    """Trim or zero-pad to ``length`` samples (WORLD's output length follows its frame count)."""
+    return np.pad(wav[:length], (0, max(0, length - len(wav))))
