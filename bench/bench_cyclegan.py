@@ -28,36 +28,51 @@ AUDIO_SECONDS = INFER_FRAMES * 256 / 22050
 RTF_TARGET = 0.2
 
 
+def measure(args, device: torch.device, mixed: bool) -> dict[str, float]:
+    """Seconds per training iteration, per generator pass and per conversion, at one precision."""
+    torch.manual_seed(0)
+    model = CycleGANVC(80, CycleGANVCParams())
+    batch = {"x": torch.randn(1, 80, 64), "y": torch.randn(1, 80, 64)}
+    with tempfile.TemporaryDirectory() as exp:
+        trainer = Trainer(model, TrainConfig(max_steps=1, amp=mixed, cpu_bf16=mixed), exp, [batch], device=device)
+        train_s = median_seconds(lambda: trainer.train_one(batch), args, device)
+    model.eval()
+    feats = torch.randn(1, 80, INFER_FRAMES, device=device)
+    dtype = trainer.amp_dtype
+
+    def generate() -> torch.Tensor:
+        with torch.autocast(device.type, dtype=dtype or torch.float32, enabled=dtype is not None):
+            return model.convert(feats).float()
+
+    vocoder = GriffinLim(FeatureConfig(sample_rate=22050, fmax=None), n_iter=32).to(device)
+    return {"train": train_s, "infer": median_seconds(generate, args, device),
+            "convert": median_seconds(lambda: vocoder(generate()), args, device), "dtype": str(dtype or "float32")}
+
+
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--amp", action="store_true", help="mixed precision for training (CUDA only)")
+    p.add_argument("--precision", choices=["fp32", "mixed", "both"], default="both",
+                   help="fp32, mixed (CUDA AMP or CPU bf16 autocast), or both [both]")
     args = p.parse_args()
     device = setup(args)
-
-    torch.manual_seed(0)
     model = CycleGANVC(80, CycleGANVCParams())
     g_params = sum(q.numel() for q in model.g_xy.parameters()) / 1e6
     d_params = sum(q.numel() for q in model.d_x.parameters()) / 1e6
-    batch = {"x": torch.randn(1, 80, 64), "y": torch.randn(1, 80, 64)}
-    with tempfile.TemporaryDirectory() as exp:
-        trainer = Trainer(model, TrainConfig(max_steps=1, amp=args.amp), exp, [batch], device=device)
-        train_s = median_seconds(lambda: trainer.train_one(batch), args, device)
-
-    model.eval()
-    feats = torch.randn(1, 80, INFER_FRAMES, device=device)
-    infer_s = median_seconds(lambda: model.convert(feats), args, device)
-    vocoder = GriffinLim(FeatureConfig(sample_rate=22050, fmax=None), n_iter=32).to(device)
-    convert_s = median_seconds(lambda: vocoder(model.convert(feats)), args, device)
-
     print(f"paper size: generator {g_params:.2f} M parameters (anchor 24.5 M), "
-          f"discriminator {d_params:.2f} M each (anchor 16.7 M, ungated), amp {'on' if args.amp else 'off'}")
-    print(table(["task", "ours", "anchor", "speed-up"], [
-        ["train iteration, batch 1 x 80 x 64", f"{train_s:.2f} s", f"{ANCHOR_TRAIN_S:.2f} s", f"{ANCHOR_TRAIN_S / train_s:.2f}x"],
-        ["generator inference, 80 x 432", f"{infer_s:.3f} s", f"{ANCHOR_INFER_S:.2f} s", f"{ANCHOR_INFER_S / infer_s:.2f}x"],
-        ["conversion: generator + 32-it Griffin-Lim", f"{convert_s:.3f} s", "", ""],
-    ]))
-    print(f"training {1 / train_s:.3f} it/s (anchor {1 / ANCHOR_TRAIN_S:.3f}); conversion RTF "
-          f"{convert_s / AUDIO_SECONDS:.3f} on {AUDIO_SECONDS:.2f} s of audio (target <= {RTF_TARGET})")
+          f"discriminator {d_params:.2f} M each (anchor 16.7 M, ungated)")
+    rows = []
+    for mixed in {"fp32": [False], "mixed": [True], "both": [False, True]}[args.precision]:
+        r = measure(args, device, mixed)
+        rows += [
+            [f"train iteration, 1 x 80 x 64 ({r['dtype']})", f"{r['train']:.2f} s", f"{ANCHOR_TRAIN_S:.2f} s",
+             f"{ANCHOR_TRAIN_S / r['train']:.2f}x", f"{1 / r['train']:.3f} it/s"],
+            [f"generator, 80 x 432 ({r['dtype']})", f"{r['infer']:.3f} s", f"{ANCHOR_INFER_S:.2f} s",
+             f"{ANCHOR_INFER_S / r['infer']:.2f}x", ""],
+            [f"generator + 32-it Griffin-Lim ({r['dtype']})", f"{r['convert']:.3f} s", "", "",
+             f"RTF {r['convert'] / AUDIO_SECONDS:.3f}"],
+        ]
+    print(table(["task", "ours", "anchor", "speed-up", "rate"], rows))
+    print(f"conversion RTF target <= {RTF_TARGET} on {AUDIO_SECONDS:.2f} s of audio; training target >= 1.5x the anchor")
 
 
 if __name__ == "__main__":

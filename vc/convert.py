@@ -55,6 +55,7 @@ class Converter:
         device: str | torch.device = "auto",
         chunk_frames: int | None = 512,
         overlap_frames: int = 32,
+        bf16: bool = False,
     ) -> None:
         if chunk_frames is not None and not 0 <= overlap_frames < chunk_frames:
             raise ConfigError(f"chunk_frames/overlap_frames: need 0 <= overlap ({overlap_frames}) "
@@ -67,6 +68,8 @@ class Converter:
         self.normalize = normalize
         self.chunk_frames = chunk_frames
         self.overlap_frames = overlap_frames
+        # bf16 autocast around the model only: ~2.5x faster on CPUs with AMX/AVX512-BF16.
+        self.bf16 = bf16
         self.checkpoint: Path | None = None  # set by load()
         self.step: int | None = None
         self.using_ema = False
@@ -82,6 +85,7 @@ class Converter:
         use_ema: bool = True,
         chunk_frames: int | None = 512,
         overlap_frames: int = 32,
+        bf16: bool = False,
     ) -> Converter:
         """The model of ``exp_dir`` at its latest checkpoint (or ``checkpoint``), in eval mode,
         with the EMA weights of its EMA networks when the checkpoint has them and ``use_ema``."""
@@ -110,7 +114,7 @@ class Converter:
         model = build_model(saved.model, feature_config.dim, saved.model_params, f"{path}: model_params")
         ema = _load_weights(model, state, use_ema, path)
         converter = cls(model, feature_config, _extra(state, "speakers", path), stats, saved.data.normalize,
-                        device, chunk_frames, overlap_frames)
+                        device, chunk_frames, overlap_frames, bf16)
         converter.checkpoint, converter.step, converter.using_ema = path, int(state["step"]), ema
         return converter
 
@@ -198,11 +202,18 @@ class Converter:
                 a, b = self.speakers
                 raise ConfigError(f"{src} -> {tgt}: this model converts {a} -> {b} and {b} -> {a} only")
             direction = pairs[(src, tgt)]
-            return lambda x: self.model.convert(x, direction)
+            return self._autocast(lambda x: self.model.convert(x, direction))
         if layout == "multi":
             src_index, tgt_index = (torch.tensor([self.speakers.index(s)], device=self.device) for s in (src, tgt))
-            return lambda x: self.model.convert(x, src_index.expand(len(x)), tgt_index.expand(len(x)))
+            return self._autocast(lambda x: self.model.convert(x, src_index.expand(len(x)), tgt_index.expand(len(x))))
         raise ConfigError(f"{type(self.model).__name__}: data layout {layout!r} has no conversion path")
+
+    def _autocast(self, run: Route) -> Route:
+        def call(x: torch.Tensor) -> torch.Tensor:
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
+                return run(x).float()
+
+        return call
 
     def _normalizer(self, spk: str) -> FeatureStats | None:
         if self.normalize == "none":

@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--chunk-frames", type=int, default=512,
                    help="convert longer inputs in overlapping chunks of this many frames; 0: whole [512]")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
+    p.add_argument("--bf16", action="store_true",
+                   help="run the model under bf16 autocast (about 2.5x faster on CPUs with AMX/AVX512-BF16)")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs (CPU processes, one torch thread each) [1]")
     p.add_argument("--allow-pipes", action="store_true", help="run 'cmd |' entries of the data dir's wav.scp")
     p.set_defaults(func=run)
@@ -118,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     single = out.suffix.lower() == ".wav"
     _check_out(out, single, len(inputs), args.nj)
     converter = Converter.load(args.model, args.checkpoint, device=args.device, use_ema=not args.no_ema,
-                               chunk_frames=args.chunk_frames or None)
+                               chunk_frames=args.chunk_frames or None, bf16=args.bf16)
     _check_jobs(converter, args.nj)
     opts = {"n_iter": args.iters} if args.vocoder == "gl" else {}
     converter.check(args.src_spk, args.tgt_spk, args.vocoder, **opts)

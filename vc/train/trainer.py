@@ -97,7 +97,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         model.to(self.device)
 
-        self.amp_dtype = _amp_dtype(config.amp, self.device)
+        self.amp_dtype = _amp_dtype(config, self.device)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
 
         groups = model.optimizer_groups()
@@ -377,8 +377,10 @@ def _resolve_device(device: str | torch.device) -> torch.device:
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
-def _amp_dtype(amp: bool, device: torch.device) -> torch.dtype | None:
-    if not amp or device.type != "cuda":
+def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if device.type == "cpu":
+        return torch.bfloat16 if config.cpu_bf16 else None
+    if not config.amp or device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
