@@ -1,0 +1,1 @@
+"""Objective evaluation of converted speech."""
