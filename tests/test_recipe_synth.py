@@ -15,7 +15,17 @@ from vc.data.datadir import validate_data_dir
 from vc.data.dump import FeatureDump
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--n_speakers", "2", "--n_utts", "4", "--n_eval", "2", "--nj", "2", "--gl_iters", "8"]
+TINY = ["--n_speakers", "2", "--n_utts", "4", "--n_eval", "2", "--nj", "2", "--gl_iters", "8",
+        "--cyclegan_conf", "conf/cyclegan_tiny.yaml"]
+TINY_CYCLEGAN = """
+model: cyclegan_vc
+model_params:
+  generator: {channels: 8, down_channels: [16, 16], residual_channels: 16, residual_blocks: 1,
+              up_channels: [8, 8], first_kernel: [3, 5], kernel: 3}
+  discriminator: {channels: [8, 16], final_kernel: [1, 3]}
+data: {segment_frames: 32, short: wrap}
+train: {max_steps: 3, batch_size: 2, log_interval: 1, eval_interval: 3, save_interval: 3}
+"""
 
 
 @pytest.fixture
@@ -26,6 +36,7 @@ def recipe(tmp_path: Path) -> Path:
     dest = tmp_path / "egs" / "synth" / "vc1"
     shutil.copytree(REPO / "egs" / "synth" / "vc1", dest, symlinks=True,
                     ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
+    (dest / "conf" / "cyclegan_tiny.yaml").write_text(TINY_CYCLEGAN)
     return dest
 
 
@@ -54,11 +65,19 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert "2 speakers; 4 train, 4 dev (non-parallel), 4 eval (parallel) utterances" in done.stdout
     assert "copy synthesis  Griffin-Lim: mean spectral convergence" in done.stdout
 
+    # Stages 4-6: CycleGAN-VC trained, the eval set converted and scored.
+    cyclegan = recipe / "exp" / "cyclegan_flite_awb_espeak_f1"
+    assert (cyclegan / "checkpoints" / "step_00000003.pt").is_file()
+    converted = (cyclegan / "convert" / "eval" / "wav.scp").read_text().splitlines()
+    assert [line.split()[0] for line in converted] == ["flite_awb_par001", "flite_awb_par002"]
+    assert (cyclegan / "evaluate" / "eval" / "scores.csv").is_file()
+    assert "CycleGAN-VC flite_awb -> espeak_f1" in done.stdout and "unconverted source (flite_awb)" in done.stdout
+
     # A stage range reruns only that stage.
     corpus_mtime = (recipe / "corpus" / "corpus.yaml").stat().st_mtime
     again = _run(recipe, *TINY, "--stage", "3", "--stop_stage", "3")
     assert again.returncode == 0, again.stderr
-    assert "stage 3" in again.stdout and "stage 2" not in again.stdout
+    assert "stage 3" in again.stdout and "stage 2" not in again.stdout and "stage 4" not in again.stdout
     assert (recipe / "corpus" / "corpus.yaml").stat().st_mtime == corpus_mtime
 
 

@@ -32,6 +32,7 @@ from vc.errors import AudioError, ConfigError, DataError
 from vc.models import build_model
 from vc.train.checkpoint import latest_checkpoint, load_checkpoint
 from vc.train.experiment import ExperimentConfig
+from vc.train.trainer import cpu_has_fast_bf16
 from vc.vocoders import build_vocoder
 
 WORLD_VOCODER = "world"  # WORLD synthesis for kind: world features, handled here (no torch module)
@@ -68,8 +69,9 @@ class Converter:
         self.normalize = normalize
         self.chunk_frames = chunk_frames
         self.overlap_frames = overlap_frames
-        # bf16 autocast around the model only: ~2.5x faster on CPUs with AMX/AVX512-BF16.
-        self.bf16 = bf16
+        # bf16 autocast around the model only: ~2.5x faster on CPUs with AMX/AVX512-BF16;
+        # on other CPUs it would be emulated and slower, so it stays off there.
+        self.bf16 = bf16 and (self.device.type != "cpu" or cpu_has_fast_bf16())
         self.checkpoint: Path | None = None  # set by load()
         self.step: int | None = None
         self.using_ema = False

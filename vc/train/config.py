@@ -67,7 +67,8 @@ class TrainConfig:
     seed: int = 0
     grad_clip: float | None = None  # max global L2 norm per optimiser group
     amp: bool = True  # CUDA only: bf16 where supported, else fp16 with a GradScaler
-    # bf16 autocast on CPU: about 2.5x faster convs on CPUs with AMX/AVX512-BF16, at bf16 precision.
+    # bf16 autocast on CPU: about 2.5x faster convs on CPUs with AMX/AVX512-BF16, at bf16
+    # precision; ignored (fp32) on CPUs without native bf16, where it would be slower.
     cpu_bf16: bool = False
     ema_decay: float | None = None
     log_interval: int = 50

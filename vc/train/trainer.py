@@ -377,9 +377,15 @@ def _resolve_device(device: str | torch.device) -> torch.device:
     return torch.device("cuda", local_rank % torch.cuda.device_count())
 
 
+def cpu_has_fast_bf16() -> bool:
+    """Whether oneDNN runs bf16 natively on this CPU."""
+    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
     if device.type == "cpu":
-        return torch.bfloat16 if config.cpu_bf16 else None
+        # Without native bf16 (AVX512-BF16/AMX) oneDNN emulates it, slower than fp32: stay in fp32.
+        return torch.bfloat16 if config.cpu_bf16 and cpu_has_fast_bf16() else None
     if not config.amp or device.type != "cuda":
         return None
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
