@@ -19,15 +19,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from vc.data.datadir import DataDir
+    from vc.data.datadir import DataDir, read_kaldi_map
     from vc.errors import DataError
-    from vc.evaluate.scoring import read_wav_scp, score_mcd, write_results
+    from vc.evaluate.scoring import score_mcd, write_results
 
     scp = Path(args.converted)
     scp = scp / "wav.scp" if scp.is_dir() else scp
     if not scp.is_file():
         raise DataError(f"{scp}: no wav.scp of converted speech")
-    scores = score_mcd(read_wav_scp(scp), DataDir.read(args.data), args.tgt_spk)
+    scores = score_mcd(read_kaldi_map(scp), DataDir.read(args.data), args.tgt_spk)
     if not scores:
         raise DataError(f"{scp}: lists no utterances")
     summary = write_results(scores, Path(args.out))

@@ -585,3 +585,26 @@ def _count(n: int, noun: str) -> str:
 def _quoted_list(names: list[str], limit: int = 5) -> str:
     shown = ", ".join(f"'{name}'" for name in names[:limit])
     return shown if len(names) <= limit else f"{shown} and {len(names) - limit} more"
+
+
+def read_kaldi_map(path: str | Path) -> dict[str, str]:
+    """A two-column Kaldi file (``<key> <rest of line>``: feats.scp, wav.scp, utt2spk...) as a dict.
+
+    For files outside a data dir; a data dir itself is read and checked by :meth:`DataDir.read`.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror})") from None
+    out: dict[str, str] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        parts = line.split(maxsplit=1)
+        if len(parts) != 2:
+            raise DataError(f"{path}:{n}: expected '<key> <value>', got {line!r}")
+        if parts[0] in out:
+            raise DataError(f"{path}:{n}: duplicate key {parts[0]!r}")
+        out[parts[0]] = parts[1].strip()
+    return out

@@ -29,7 +29,7 @@ from vc import __version__
 from vc.audio.config import FeatureConfig
 from vc.audio.features import FeatureComputer, config_mel_basis
 from vc.config import to_dict
-from vc.data.datadir import DataDir, load_utterance
+from vc.data.datadir import DataDir, load_utterance, read_kaldi_map
 from vc.errors import ConfigError, DataError
 from vc.utils import atomic_write_text
 
@@ -44,9 +44,9 @@ class FeatureDump:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.config = _read_config(root / FEATS_CONFIG)
-        self._scp = _read_map(root / FEATS_SCP)
+        self._scp = read_kaldi_map(root / FEATS_SCP)
         self._reader = kaldiio.load_scp(str(root / FEATS_SCP))
-        self.utt2spk = _read_map(root / "utt2spk") if (root / "utt2spk").exists() else {}
+        self.utt2spk = read_kaldi_map(root / "utt2spk") if (root / "utt2spk").exists() else {}
 
     @classmethod
     def open(cls, path: str | Path) -> FeatureDump:
@@ -251,15 +251,3 @@ def _read_config(path: Path) -> FeatureConfig:
         return FeatureConfig.from_mapping(data)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None
-
-
-def _read_map(path: Path) -> dict[str, str]:
-    """A Kaldi two-column file (key, rest of line)."""
-    out: dict[str, str] = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise DataError(f"{path}:{n}: expected '<key> <value>', got {line!r}")
-            out[parts[0]] = parts[1]
-    return out

@@ -31,17 +31,6 @@ class UttScore:
     source_mcd: float  # unconverted source vs target: what conversion should beat
 
 
-def read_wav_scp(path: Path) -> dict[str, str]:
-    entries: dict[str, str] = {}
-    for n, line in enumerate(path.read_text().splitlines(), 1):
-        if line.strip():
-            parts = line.split(maxsplit=1)
-            if len(parts) != 2:
-                raise DataError(f"{path}:{n}: expected '<utt> <path>'")
-            entries[parts[0]] = parts[1]
-    return entries
-
-
 def score_mcd(converted: dict[str, str], data: DataDir, tgt: str) -> list[UttScore]:
     """MCD-DTW of each converted utterance, and of its unconverted source, to the target's."""
     if tgt not in data.speakers:
