@@ -1,4 +1,4 @@
-"""Checkpoints: atomic ``checkpoints/step_XXXXXXXX.pt`` files that load with weights_only=True.
+"""Checkpoints: atomic ``checkpoints/step_<8-digit step>.pt`` files that load with weights_only=True.
 
 Everything saved is a tensor or plain Python (dict, list, tuple, str, int, float, bool,
 None): numpy arrays become tensors and numpy scalars Python numbers on the way in, so
