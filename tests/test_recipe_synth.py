@@ -16,7 +16,7 @@ from vc.data.dump import FeatureDump
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--n_speakers", "2", "--n_utts", "4", "--n_eval", "2", "--nj", "2", "--gl_iters", "8",
-        "--cyclegan_conf", "conf/cyclegan_tiny.yaml"]
+        "--cyclegan_conf", "conf/cyclegan_tiny.yaml", "--stargan_conf", "conf/stargan_tiny.yaml"]
 TINY_CYCLEGAN = """
 model: cyclegan_vc
 model_params:
@@ -26,6 +26,7 @@ model_params:
 data: {segment_frames: 32, short: wrap}
 train: {max_steps: 3, batch_size: 2, log_interval: 1, eval_interval: 3, save_interval: 3}
 """
+TINY_STARGAN = TINY_CYCLEGAN.replace("cyclegan_vc", "stargan_vc")
 
 
 @pytest.fixture
@@ -37,6 +38,7 @@ def recipe(tmp_path: Path) -> Path:
     shutil.copytree(REPO / "egs" / "synth" / "vc1", dest, symlinks=True,
                     ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
     (dest / "conf" / "cyclegan_tiny.yaml").write_text(TINY_CYCLEGAN)
+    (dest / "conf" / "stargan_tiny.yaml").write_text(TINY_STARGAN)
     return dest
 
 
@@ -72,6 +74,10 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert [line.split()[0] for line in converted] == ["flite_awb_par001", "flite_awb_par002"]
     assert (cyclegan / "evaluate" / "eval" / "scores.csv").is_file()
     assert "CycleGAN-VC flite_awb -> espeak_f1" in done.stdout and "unconverted source (flite_awb)" in done.stdout
+    stargan = recipe / "exp" / "stargan"
+    assert (stargan / "checkpoints" / "step_00000003.pt").is_file()
+    assert len((stargan / "convert" / "eval" / "wav.scp").read_text().splitlines()) == 2
+    assert "StarGAN-VC flite_awb -> espeak_f1" in done.stdout
 
     # A stage range reruns only that stage.
     corpus_mtime = (recipe / "corpus" / "corpus.yaml").stat().st_mtime

@@ -97,12 +97,14 @@ def test_unknown_model_and_key_name_the_file(tmp_path: Path, dump: Path, capsys)
     assert "bad.yaml: train.lr: unknown key" in capsys.readouterr().err
 
 
-def _stargan_conf(tmp_path: Path, num_speakers: int) -> Path:
+def _stargan_conf(tmp_path: Path, num_speakers: int | None) -> Path:
     path = tmp_path / f"stargan{num_speakers}.yaml"
+    params = {"generator": TINY_MODEL["generator"], "discriminator": TINY_MODEL["discriminator"]}
+    if num_speakers is not None:
+        params["num_speakers"] = num_speakers
     path.write_text(yaml.safe_dump({
         "model": "stargan_vc",
-        "model_params": {"num_speakers": num_speakers, "generator": TINY_MODEL["generator"],
-                         "discriminator": TINY_MODEL["discriminator"]},
+        "model_params": params,
         "data": {"segment_frames": 24},
         "train": {"max_steps": 2, "batch_size": 2, "log_interval": 1},
     }))
@@ -122,3 +124,14 @@ def test_stargan_speaker_count_must_match(dump: Path, tmp_path: Path, capsys) ->
     assert main(["train", "--conf", str(_stargan_conf(tmp_path, 3)), "--exp", str(tmp_path / "sg"),
                  "--train-dump", str(dump)]) == 1
     assert "model_params.num_speakers: 3, but the data has 2 speakers (spkA, spkB)" in capsys.readouterr().err
+
+
+def test_stargan_num_speakers_defaults_to_the_data(dump: Path, tmp_path: Path, speech) -> None:
+    from vc import Converter
+
+    exp = tmp_path / "sg"
+    assert main(["train", "--conf", str(_stargan_conf(tmp_path, None)), "--exp", str(exp), "--train-dump", str(dump),
+                 "--device", "cpu"]) == 0
+    assert yaml.safe_load((exp / "config.yaml").read_text())["model_params"]["num_speakers"] == 2
+    out = Converter.load(exp, device="cpu").convert(speech[:16000], 16000, "spkB", "spkA", n_iter=4)
+    assert out.shape == (16000,)

@@ -84,8 +84,13 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
     train_dump = FeatureDump.open(data.train)
     stats = StatsStore.load(data.stats or Path(data.train) / "stats.npz")
     train_dump.config.require_same(stats.config, f"{data.stats or data.train}: statistics")
+    model_params = dict(config.model_params)
+    if MODELS[config.model].data_layout == "multi" and "num_speakers" not in model_params:
+        # A many-to-many model omitting num_speakers gets one per speaker it will train on.
+        model_params["num_speakers"] = len(data.speakers or set(train_dump.utt2spk.values()))
+        config = replace(config, model_params=model_params)
     seed_everything(config.train.seed)  # the initial weights, too, follow from the seed
-    model = build_model(config.model, train_dump.config.dim, config.model_params)
+    model = build_model(config.model, train_dump.config.dim, model_params)
     train = _loader(model, config, train_dump, stats, seed=config.train.seed)
     valid = None
     if data.valid:

@@ -4,9 +4,10 @@
 #   1  train/dev/eval data dirs        (local/data.sh)
 #   2  features and statistics         dump/<set>, dump/train/stats.npz
 #   3  Griffin-Lim copy synthesis      exp/copysynth_gl/eval: a check of features + vocoder
-#   4  train CycleGAN-VC on src_spk -> tgt_spk          exp/cyclegan_<src>_<tgt>
-#   5  convert the parallel eval set                   exp/cyclegan_<src>_<tgt>/convert/eval
-#   6  MCD-DTW to the target, beside the unconverted source
+#   4  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>)
+#      and stargan (StarGAN-VC on every training speaker, exp/stargan)
+#   5  convert the parallel eval set src_spk -> tgt_spk with each     <exp>/convert/eval
+#   6  MCD-DTW to the target, beside the unconverted source, and the table
 # Run a range with --stage N --stop_stage M; every option below can be set as --name value.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,10 +25,13 @@ feats_conf=conf/feats.yaml
 gl_iters=32
 src_spk=flite_awb
 tgt_spk=espeak_f1
+systems="cyclegan stargan"
 cyclegan_conf=conf/cyclegan_quick.yaml   # conf/cyclegan_paper.yaml on a GPU
+stargan_conf=conf/stargan_quick.yaml     # conf/stargan_paper.yaml on a GPU
 help_message="Usage: $0 [--stage 0] [--stop_stage 6] [--nj 2] [--n_speakers 4] [--n_utts 20] [--n_eval 5]
                 [--seed 1] [--feats_conf conf/feats.yaml] [--gl_iters 32]
-                [--src_spk flite_awb] [--tgt_spk espeak_f1] [--cyclegan_conf conf/cyclegan_quick.yaml]"
+                [--src_spk flite_awb] [--tgt_spk espeak_f1] [--systems \"cyclegan stargan\"]
+                [--cyclegan_conf conf/cyclegan_quick.yaml] [--stargan_conf conf/stargan_quick.yaml]"
 
 . utils/parse_options.sh
 
@@ -65,30 +69,45 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   cat "$dir"/*/scores.tsv | awk '$1 != "utt"' | sort > "$dir/scores.tsv"
 fi
 
-cyclegan=exp/cyclegan_${src_spk}_${tgt_spk}
+# Where each system's experiment lives, its config, and what it trains on.
+exp_dir() { case $1 in cyclegan) echo "exp/cyclegan_${src_spk}_${tgt_spk}" ;; stargan) echo exp/stargan ;; esac; }
+conf_of() { case $1 in cyclegan) echo "$cyclegan_conf" ;; stargan) echo "$stargan_conf" ;; esac; }
+speakers_of() { case $1 in cyclegan) echo "--speakers $src_spk,$tgt_spk" ;; stargan) echo "" ;; esac; }
+for system in $systems; do
+  [ -n "$(exp_dir "$system")" ] || { echo "$0: unknown system '$system' (cyclegan, stargan)" >&2; exit 1; }
+done
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  log "stage 4: train CycleGAN-VC $src_spk -> $tgt_spk ($cyclegan_conf); progress in $cyclegan/log/train.log"
-  # Training uses both cores in one process (torch threads), so no per-job thread limit here.
-  OMP_NUM_THREADS=$(nproc) ${train_cmd} "$cyclegan/log/vc_train.log" \
-    vc train --conf "$cyclegan_conf" --exp "$cyclegan" --train-dump dump/train --valid-dump dump/dev \
-      --speakers "$src_spk,$tgt_spk"
-  tail -n 3 "$cyclegan/log/vc_train.log" | head -n 1
+  for system in $systems; do
+    exp=$(exp_dir "$system")
+    log "stage 4: train $system ($(conf_of "$system")); progress in $exp/log/train.log"
+    # Training uses both cores in one process (torch threads), so no per-job thread limit here.
+    # shellcheck disable=SC2046
+    OMP_NUM_THREADS=$(nproc) ${train_cmd} "$exp/log/vc_train.log" \
+      vc train --conf "$(conf_of "$system")" --exp "$exp" --train-dump dump/train --valid-dump dump/dev \
+        $(speakers_of "$system")
+    tail -n 3 "$exp/log/vc_train.log" | head -n 1
+  done
 fi
 
 if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
-  log "stage 5: convert the eval set, $src_spk -> $tgt_spk, with Griffin-Lim ($gl_iters iterations)"
-  ${train_cmd} "$cyclegan/log/convert_eval.log" \
-    vc convert --model "$cyclegan" --src-spk "$src_spk" --tgt-spk "$tgt_spk" --data data/eval \
-      --iters "$gl_iters" --nj "$nj" --out "$cyclegan/convert/eval"
-  tail -n 3 "$cyclegan/log/convert_eval.log" | head -n 1
+  for system in $systems; do
+    exp=$(exp_dir "$system")
+    log "stage 5: convert the eval set with $system, $src_spk -> $tgt_spk, Griffin-Lim ($gl_iters iterations)"
+    ${train_cmd} "$exp/log/convert_eval.log" \
+      vc convert --model "$exp" --src-spk "$src_spk" --tgt-spk "$tgt_spk" --data data/eval \
+        --iters "$gl_iters" --nj "$nj" --out "$exp/convert/eval"
+    tail -n 3 "$exp/log/convert_eval.log" | head -n 1
+  done
 fi
 
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
-  log "stage 6: mel-cepstral distortion (DTW) to $tgt_spk's parallel recordings"
-  ${train_cmd} "$cyclegan/log/evaluate_eval.log" \
-    vc evaluate --converted "$cyclegan/convert/eval" --data data/eval --tgt-spk "$tgt_spk" \
-      --out "$cyclegan/evaluate/eval"
+  for system in $systems; do
+    exp=$(exp_dir "$system")
+    log "stage 6: mel-cepstral distortion (DTW) of $system's conversions to $tgt_spk's parallel recordings"
+    ${train_cmd} "$exp/log/evaluate_eval.log" \
+      vc evaluate --converted "$exp/convert/eval" --data data/eval --tgt-spk "$tgt_spk" --out "$exp/evaluate/eval"
+  done
 fi
 
 if [ "$stop_stage" -ge 3 ] && [ -f exp/copysynth_gl/eval/scores.tsv ]; then
@@ -102,16 +121,23 @@ if [ "$stop_stage" -ge 3 ] && [ -f exp/copysynth_gl/eval/scores.tsv ]; then
     exp/copysynth_gl/eval/scores.tsv
   echo "  copy-synthesized wavs: exp/copysynth_gl/eval/wav.scp"
 fi
-summary=$cyclegan/evaluate/eval/summary.json
-if [ "$stop_stage" -ge 6 ] && [ -f "$summary" ]; then
+summaries=""
+for system in $systems; do
+  f=$(exp_dir "$system")/evaluate/eval/summary.json
+  [ -f "$f" ] && summaries="$summaries $system=$f"
+done
+if [ "$stop_stage" -ge 6 ] && [ -n "$summaries" ]; then
   echo
   echo "Mel-cepstral distortion to $tgt_spk (DTW, dB, mean ± 95% CI over the parallel eval sentences of $src_spk)"
-  python3 - "$summary" "$src_spk" "$tgt_spk" <<'PY'
+  # shellcheck disable=SC2086
+  python3 - "$src_spk" "$tgt_spk" $summaries <<'PY'
 import json, sys
-s, src, tgt = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
-rows = [("unconverted source (" + src + ")", s["source_mcd_db"]), ("CycleGAN-VC " + src + " -> " + tgt, s["mcd_db"])]
+src, tgt, pairs = sys.argv[1], sys.argv[2], [a.split("=", 1) for a in sys.argv[3:]]
+names = {"cyclegan": "CycleGAN-VC", "stargan": "StarGAN-VC"}
+rows = [(f"unconverted source ({src})", json.load(open(pairs[0][1]))["source_mcd_db"])]
+rows += [(f"{names[s]} {src} -> {tgt}", json.load(open(f))["mcd_db"]) for s, f in pairs]
 for name, r in rows:
     print(f"  {name:40s} {r['mean']:6.2f} ± {r['ci95']:.2f}   (n={r['n']})")
 PY
-  echo "  converted wavs: $cyclegan/convert/eval/wav.scp"
+  for system in $systems; do echo "  $system converted wavs: $(exp_dir "$system")/convert/eval/wav.scp"; done
 fi
