@@ -41,7 +41,7 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" tests
 
-# CycleGAN-VC only, to stay near 7.5 minutes on 2 cores; ./run.sh alone also trains StarGAN-VC.
+# CycleGAN-VC only, to stay near 8 minutes on 2 cores; ./run.sh alone also trains StarGAN-VC.
 demo: install
 	cd egs/synth/vc1 && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --systems cyclegan
 
