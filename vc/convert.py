@@ -28,11 +28,11 @@ from vc.audio.io import check_signal, resample
 from vc.audio.stats import FeatureStats, StatsStore
 from vc.audio.world import synthesize, unpack, world_layout
 from vc.config import load_yaml
+from vc.device import cpu_has_fast_bf16, resolve_device
 from vc.errors import AudioError, ConfigError, DataError
 from vc.models import build_model
 from vc.train.checkpoint import latest_checkpoint, load_checkpoint
 from vc.train.experiment import ExperimentConfig
-from vc.train.trainer import cpu_has_fast_bf16
 from vc.vocoders import build_vocoder
 
 WORLD_VOCODER = "world"  # WORLD synthesis for kind: world features, handled here (no torch module)
@@ -296,19 +296,6 @@ def _fade_weights(length: int, overlap: int, first: bool, last: bool, like: torc
     if not last:
         w[length - overlap:] = ramp.flip(0)
     return w
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``auto``: CUDA when available, else CPU; an unavailable device is a ConfigError."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        resolved = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ConfigError(f"device: {device!r} is not a device (auto, cpu, cuda or cuda:N)") from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ConfigError(f"device: {device!r}: no CUDA device is available")
-    return resolved
 
 
 def _experiment_config(raw: Any, where: str) -> ExperimentConfig:

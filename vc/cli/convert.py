@@ -9,11 +9,12 @@ wrote are removed again.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Union
+from typing import TYPE_CHECKING, Any, Union
+
+from vc.cli.outputs import check_out, removed_on_error, write_wav_scp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -114,11 +115,14 @@ class _Written:
 
 def run(args: argparse.Namespace) -> int:
     from vc.convert import Converter
+    from vc.errors import ConfigError
 
     inputs = _inputs(args)
     out = Path(args.out)
     single = out.suffix.lower() == ".wav"
-    _check_out(out, single, len(inputs), args.nj)
+    if args.nj < 1:
+        raise ConfigError(f"--nj must be >= 1, got {args.nj}")
+    check_out(out, single, len(inputs), "convert")
     converter = Converter.load(args.model, args.checkpoint, device=args.device, use_ema=not args.no_ema,
                                chunk_frames=args.chunk_frames or None, bf16=args.bf16)
     _check_jobs(converter, args.nj)
@@ -127,10 +131,10 @@ def run(args: argparse.Namespace) -> int:
     job = _Job(converter, args.src_spk, args.tgt_spk, args.vocoder, opts, args.seed, out, single, args.allow_pipes)
     start = time.perf_counter()
     written: list[_Written] = []
-    with _removed_on_error(written, None if single or out.exists() else out):
+    with removed_on_error(lambda: (w.path for w in written), None if single or out.exists() else out):
         _convert_all(job, inputs, args.nj, written)
         if not single:
-            _write_scp(out, written)
+            write_wav_scp(out, {w.utt: w.path for w in written})
     print(_summary(job, written, args.nj, time.perf_counter() - start))
     return 0
 
@@ -179,22 +183,6 @@ def _scp_inputs(scp: Path) -> list[_File]:
             raise DataError(f"{where}: command pipes are read from a data dir: use --data DIR --allow-pipes")
         files[utt] = _File(utt, path, f"{where} (utt {utt})")
     return [files[utt] for utt in sorted(files)]
-
-
-def _check_out(out: Path, single: bool, count: int, nj: int) -> None:
-    from vc.errors import ConfigError
-
-    if count == 0:
-        raise ConfigError("nothing to convert: the input has no utterances")
-    if nj < 1:
-        raise ConfigError(f"--nj must be >= 1, got {nj}")
-    if single and count != 1:
-        raise ConfigError(f"--out {out}: a .wav path takes exactly one utterance, the input has {count}; "
-                          "give a directory")
-    if single and out.is_dir():
-        raise ConfigError(f"--out {out}: is a directory")
-    if not single and out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
 
 
 def _check_jobs(converter: Converter, nj: int) -> None:
@@ -252,7 +240,7 @@ def _convert_shard(job: _Job, inputs: list[_Input]) -> list[_Written]:
 
     conv = job.converter
     written: list[_Written] = []
-    with _removed_on_error(written, None):
+    with removed_on_error(lambda: (w.path for w in written), None):
         for item in inputs:
             wav = item.load(conv.sample_rate, conv.feature_config.win_size, job.allow_pipes)
             out = conv.convert(wav, conv.sample_rate, job.src, job.tgt, job.vocoder, seed=job.seed, name=item.label,
@@ -260,27 +248,6 @@ def _convert_shard(job: _Job, inputs: list[_Input]) -> list[_Written]:
             save_wav(job.path(item.utt), out, conv.sample_rate)
             written.append(_Written(item.utt, job.path(item.utt), len(out) / conv.sample_rate))
     return written
-
-
-@contextlib.contextmanager
-def _removed_on_error(written: list[_Written], new_dir: Path | None) -> Iterator[None]:
-    """On failure remove the wavs in ``written`` (and ``new_dir`` if this run made it)."""
-    try:
-        yield
-    except BaseException:
-        for item in written:
-            item.path.unlink(missing_ok=True)
-        if new_dir is not None:
-            with contextlib.suppress(OSError):  # not there, or holding files of others
-                new_dir.rmdir()
-        raise
-
-
-def _write_scp(out: Path, written: list[_Written]) -> None:
-    from vc.utils import atomic_write_text
-
-    lines = sorted(f"{w.utt} {w.path.resolve()}\n" for w in written)
-    atomic_write_text(out / "wav.scp", "".join(lines))
 
 
 def _summary(job: _Job, written: list[_Written], nj: int, wall: float) -> str:

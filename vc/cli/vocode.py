@@ -7,11 +7,12 @@ against its input's |STFT|, so one command measures what a vocoder loses.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
+
+from vc.cli.outputs import check_out, removed_on_error, write_wav_scp
 
 if TYPE_CHECKING:
     import numpy as np
@@ -67,13 +68,14 @@ def run(args: argparse.Namespace) -> int:
 
     from vc.audio.features import Spectrogram
     from vc.audio.io import save_wav
+    from vc.device import resolve_device
     from vc.vocoders import build_vocoder
 
     cfg, items, count = _open_source(args)
     out = Path(args.out)
     single = out.suffix.lower() == ".wav"
-    _check_out(out, single, count)
-    device = _device(args.device)
+    check_out(out, single, count, "vocode")
+    device = resolve_device(args.device)
     vocoder = build_vocoder(args.vocoder, cfg, **_vocoder_params(args)).to(device).eval()
     generator = torch.Generator(device).manual_seed(args.seed)
     spectrogram = Spectrogram(cfg).to(device)
@@ -81,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     written: dict[str, Path] = {}
     scores: list[_Score] = []
     seconds = 0.0
-    with _removed_on_error(written, None if single or out.exists() else out):
+    with removed_on_error(written.values, None if single or out.exists() else out):
         for item in items:
             path = out if single else out / f"{item.utt}.wav"
             wav, quality = _vocode(vocoder, spectrogram, item, generator)
@@ -185,53 +187,12 @@ def _vocoder_params(args: argparse.Namespace) -> dict[str, Any]:
     return {}
 
 
-def _device(name: str) -> torch.device:
-    import torch
-
-    from vc.errors import ConfigError
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA device is available")
-    return torch.device(name)
-
-
-def _check_out(out: Path, single: bool, count: int) -> None:
-    from vc.errors import ConfigError
-
-    if count == 0:
-        raise ConfigError("nothing to vocode: the input has no utterances")
-    if single and count != 1:
-        raise ConfigError(f"--out {out}: a .wav path takes exactly one utterance, the input has {count}; "
-                          "give a directory")
-    if single and out.is_dir():
-        raise ConfigError(f"--out {out}: is a directory")
-    if not single and out.exists() and not out.is_dir():
-        raise ConfigError(f"--out {out}: exists and is not a directory")
-
-
-@contextlib.contextmanager
-def _removed_on_error(written: dict[str, Path], new_dir: Path | None) -> Iterator[None]:
-    """On failure, remove the wavs this run wrote (and ``new_dir`` if it made it), so no
-    partial output set is left."""
-    try:
-        yield
-    except BaseException:
-        for path in written.values():
-            path.unlink(missing_ok=True)
-        if new_dir is not None:
-            with contextlib.suppress(OSError):  # not there yet, or holding files of others
-                new_dir.rmdir()
-        raise
-
-
 def _write_lists(out: Path, single: bool, written: dict[str, Path], scores: list[_Score]) -> None:
     """wav.scp for a directory; scores.tsv (``<out>.scores.tsv`` beside a single wav) when scored."""
     from vc.utils import atomic_write_text
 
     if not single:
-        atomic_write_text(out / "wav.scp", "".join(f"{utt} {written[utt].resolve()}\n" for utt in sorted(written)))
+        write_wav_scp(out, written)
     if scores:
         rows = [f"{s.utt}\t{s.seconds:.3f}\t{s.convergence:.5f}\t{s.lsd:.4f}"
                 for s in sorted(scores, key=lambda s: s.utt)]

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 import vc
 from vc.config import save_yaml, to_dict
+from vc.device import cpu_has_fast_bf16, resolve_device
 from vc.errors import DataError
 from vc.train.checkpoint import (
     get_rng_state,
@@ -92,7 +93,7 @@ class Trainer:
         self.rank = dist.get_rank() if dist.is_initialized() else 0
         self.world_size = dist.get_world_size() if dist.is_initialized() else 1
         self.is_main = self.rank == 0
-        self.device = _resolve_device(device)
+        self.device = resolve_device(device, int(os.environ.get("LOCAL_RANK", self.rank)))
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
         model.to(self.device)
@@ -366,20 +367,6 @@ def _init_distributed(device: str | torch.device) -> bool:
     on_cuda = torch.cuda.is_available() and str(device) != "cpu"
     dist.init_process_group("nccl" if on_cuda else "gloo")
     return True
-
-
-def _resolve_device(device: str | torch.device) -> torch.device:
-    if str(device) != "auto":
-        return torch.device(device)
-    if not torch.cuda.is_available():
-        return torch.device("cpu")
-    local_rank = int(os.environ.get("LOCAL_RANK", dist.get_rank() if dist.is_initialized() else 0))
-    return torch.device("cuda", local_rank % torch.cuda.device_count())
-
-
-def cpu_has_fast_bf16() -> bool:
-    """Whether oneDNN runs bf16 natively on this CPU."""
-    return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
