@@ -287,7 +287,9 @@ class MultiSpeakerLoader(_SegmentLoader):
     """StarGAN-VC batches: {"feats": [B, dim, T], "speaker": [B], "target": [B]}.
 
     ``speaker`` and ``target`` are long indices into ``speakers``; ``target`` is a uniformly
-    drawn other speaker. Each batch is speaker-balanced: counts differ by at most one.
+    drawn other speaker. Each batch is speaker-balanced: counts differ by at most one. With
+    ``references`` the batch also has "ref" [B, dim, T]: another segment of each item's
+    speaker, drawn independently (what a reference speaker encoder learns from).
     """
 
     def __init__(
@@ -302,11 +304,13 @@ class MultiSpeakerLoader(_SegmentLoader):
         normalize: Normalize = "speaker",
         short: Short = "skip",
         num_workers: int = 0,
+        references: bool = False,
     ) -> None:
         if len(speakers) < 2:
             raise ConfigError(f"speakers: need at least two to convert between, got {speakers}")
         sampler = SegmentSampler(dump, stats, speakers, segment_frames, normalize=normalize, short=short)
         super().__init__(sampler, batch_size, seed, num_workers)
+        self.references = references
 
     def _batch(self, rng: np.random.Generator) -> Batch:
         n_spk = len(self.speakers)
@@ -314,10 +318,17 @@ class MultiSpeakerLoader(_SegmentLoader):
         rounds = -(-self.batch_size // n_spk)
         speaker = np.concatenate([rng.permutation(n_spk) for _ in range(rounds)])[: self.batch_size]
         target = (speaker + rng.integers(1, n_spk, size=self.batch_size)) % n_spk
-        feats = np.empty((self.batch_size, self.dim, self.sampler.segment_frames), dtype=np.float32)
-        for s in range(n_spk):
+        batch = {"feats": torch.from_numpy(self._segments_of(speaker, rng)),
+                 "speaker": torch.from_numpy(speaker.astype(np.int64)),
+                 "target": torch.from_numpy(target.astype(np.int64))}
+        if self.references:
+            batch["ref"] = torch.from_numpy(self._segments_of(speaker, rng))
+        return batch
+
+    def _segments_of(self, speaker: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """One random segment of each speaker index in ``speaker``: [len(speaker), dim, T]."""
+        feats = np.empty((len(speaker), self.dim, self.sampler.segment_frames), dtype=np.float32)
+        for s in range(len(self.speakers)):
             rows = np.flatnonzero(speaker == s)
             feats[rows] = self.sampler.sample(s, len(rows), rng)
-        return {"feats": torch.from_numpy(feats),
-                "speaker": torch.from_numpy(speaker.astype(np.int64)),
-                "target": torch.from_numpy(target.astype(np.int64))}
+        return feats

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, TypeVar
 
+from torch import nn
+
 from vc.config import from_dict
 from vc.errors import ConfigError
 
 T = TypeVar("T")
+M = TypeVar("M", bound=nn.Module)
 MODELS: dict[str, type] = {}
 
 
@@ -25,3 +28,11 @@ def build_model(name: str, dim: int, params: dict[str, Any] | None = None, where
         raise ConfigError(f"model: unknown model {name!r} (available: {', '.join(sorted(MODELS))})")
     cls = MODELS[name]
     return cls(dim, from_dict(cls.Params, params or {}, where))
+
+
+def build_network(where: str, make: Callable[..., M], *args: Any, **kwargs: Any) -> M:
+    """Construct a network from config keywords; a bad keyword or value names ``model_params.<where>``."""
+    try:
+        return make(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"model_params.{where}: {e}") from None

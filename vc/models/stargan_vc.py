@@ -11,7 +11,7 @@ patch logit) and StarGAN-VC's speaker classifier. Features are [batch, dim, fram
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -19,11 +19,9 @@ from torch import nn
 
 from vc.errors import ConfigError
 from vc.models.cyclegan_vc import Generator212
-from vc.models.registry import register_model
+from vc.models.registry import build_network, register_model
 from vc.nn import GANLoss, PatchGAN2d
 from vc.train.model import StepContext, TrainableModel
-
-M = TypeVar("M", bound=nn.Module)
 
 
 class SpeakerPairCode(nn.Module):
@@ -116,14 +114,6 @@ class StarGANVCParams:
             raise ConfigError("model_params.discriminator.num_classes: set from num_speakers, remove it")
 
 
-def _build(where: str, make: Callable[..., M], *args: Any, **kwargs: Any) -> M:
-    """Construct a network from config keywords; a bad keyword or value names ``where``."""
-    try:
-        return make(*args, **kwargs)
-    except (TypeError, ValueError) as e:
-        raise ConfigError(f"model_params.{where}: {e}") from None
-
-
 @register_model("stargan_vc")
 class StarGANVC(TrainableModel):
     """Batches: {"feats": [B, dim, T], "speaker": [B] source index, "target": [B] target index}."""
@@ -134,10 +124,10 @@ class StarGANVC(TrainableModel):
     def __init__(self, dim: int, params: StarGANVCParams) -> None:
         super().__init__()
         self.params = p = params
-        self.generator = _build("generator", StarGANGenerator, dim, p.num_speakers,
+        self.generator = build_network("generator", StarGANGenerator, dim, p.num_speakers,
                                 p.speaker_embedding_dim, **p.generator)
-        self.discriminator = _build("discriminator", ProjectionDiscriminator, p.num_speakers, **p.discriminator)
-        self.gan = _build("gan_loss", GANLoss, p.gan_loss)
+        self.discriminator = build_network("discriminator", ProjectionDiscriminator, p.num_speakers, **p.discriminator)
+        self.gan = build_network("gan_loss", GANLoss, p.gan_loss)
 
     def optimizer_groups(self) -> dict[str, list[nn.Module]]:
         return {"generator": [self.generator], "discriminator": [self.discriminator]}

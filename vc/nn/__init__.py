@@ -5,6 +5,7 @@ from vc.nn.discriminators import PatchGAN2d
 from vc.nn.layers import (
     GLU,
     ConditionalInstanceNorm,
+    ConvBank1d,
     GatedConv,
     GatedConv1d,
     GatedConv2d,
@@ -16,6 +17,7 @@ from vc.nn.layers import (
     by_dims,
     conv,
     norm_layer,
+    reverse_gradient,
     same_padding,
 )
 from vc.nn.losses import GANLoss, gradient_penalty
@@ -23,6 +25,7 @@ from vc.nn.losses import GANLoss, gradient_penalty
 __all__ = [
     "GLU",
     "ConditionalInstanceNorm",
+    "ConvBank1d",
     "GANLoss",
     "GatedConv",
     "GatedConv1d",
@@ -37,5 +40,6 @@ __all__ = [
     "conv",
     "gradient_penalty",
     "norm_layer",
+    "reverse_gradient",
     "same_padding",
 ]

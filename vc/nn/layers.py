@@ -195,3 +195,48 @@ class ResidualBlock1d(nn.Module):
             raise ValueError("a 'cin' block needs a condition c; other blocks take none")
         h = self.glu(self._norm(self.norm1, self.conv1(x), c))
         return x + self._norm(self.norm2, self.conv2(h), c)
+
+
+class ConvBank1d(nn.Module):
+    """CBHG's bank of 1D convs with kernel sizes 1..``bank_size``, concatenated with the input.
+
+    [B, in_ch, T] -> [B, in_ch + bank_size * bank_channels, T]: the n-th conv sees n-gram-like
+    contexts of frames, the concatenated input keeps the frame itself (Chou et al. 2018's
+    encoders start this way). Even kernels are padded on the left one frame more than on
+    the right so every output keeps length T.
+    """
+
+    def __init__(self, in_ch: int, bank_size: int = 8, bank_channels: int = 128) -> None:
+        super().__init__()
+        if bank_size < 1:
+            raise ValueError(f"bank_size must be >= 1, got {bank_size}")
+        self.convs = nn.ModuleList(nn.Conv1d(in_ch, bank_channels, k) for k in range(1, bank_size + 1))
+        self.out_channels = in_ch + bank_size * bank_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        outs = [x]
+        for layer in self.convs:
+            k = layer.kernel_size[0]
+            padded = F.pad(x, (k // 2, (k - 1) // 2), mode="reflect" if x.shape[-1] > k // 2 else "replicate")
+            outs.append(F.leaky_relu(layer(padded), 0.2))
+        return torch.cat(outs, dim=1)
+
+
+class _GradientReversal(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, weight: float) -> torch.Tensor:  # type: ignore[override]
+        ctx.weight = weight
+        return x.view_as(x)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None]:  # type: ignore[override]
+        return -ctx.weight * grad, None
+
+
+def reverse_gradient(x: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+    """Identity forward, gradient times ``-weight`` backward (Ganin & Lempitsky 2015).
+
+    A classifier on ``reverse_gradient(h)`` learns to classify while whatever produced
+    ``h`` learns, from the same backward pass, to defeat it.
+    """
+    return _GradientReversal.apply(x, weight)

@@ -118,4 +118,5 @@ def _loader(model: Any, config: ExperimentConfig, dump: FeatureDump, stats: Stat
     if expected != len(speakers):
         raise ConfigError(f"model_params.num_speakers: {expected}, but the data has {len(speakers)} speakers "
                           f"({', '.join(speakers)})")
-    return MultiSpeakerLoader(dump, stats, speakers, **common)
+    return MultiSpeakerLoader(dump, stats, speakers, references=getattr(model, "reference_segments", False),
+                              **common)

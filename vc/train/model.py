@@ -14,6 +14,8 @@ from typing import ContextManager, Protocol
 import torch
 from torch import nn
 
+from vc.train.config import TrainConfig
+
 
 class StepContext(Protocol):
     """What the trainer gives ``train_step``."""
@@ -32,10 +34,11 @@ class StepContext(Protocol):
         weight gradients. Under DDP it changes nothing: DDP expects every gradient.
         """
 
-    def update(self, group: str, loss: torch.Tensor) -> None:
+    def update(self, group: str | tuple[str, ...], loss: torch.Tensor) -> None:
         """zero_grad -> (scaled) backward -> unscale -> clip -> optimiser step, for one group.
 
-        Only the parameters of ``group`` are stepped. Gradients the loss leaves on other
+        Only the parameters of ``group`` are stepped; a tuple of groups steps each of them
+        from the one backward pass (gradient reversal trains two adversaries that way). Gradients the loss leaves on other
         groups' parameters are cleared before those groups' own update, so a generator loss
         may flow through a discriminator without polluting it.
         """
@@ -53,6 +56,10 @@ class TrainableModel(nn.Module, abc.ABC):
     @abc.abstractmethod
     def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, float]:
         """One iteration on ``batch`` (already on ctx.device); returns scalar logs."""
+
+    def check_train_config(self, config: TrainConfig) -> None:
+        """Raise ConfigError when the ``train:`` section cannot work with this model (say,
+        ``max_steps`` against a phase schedule); default: anything goes."""
 
     def ema_networks(self) -> list[str]:
         """Attribute names of networks whose exponential moving average is kept for inference."""

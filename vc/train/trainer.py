@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any, ContextManager, Iterable, Iterator
 
@@ -80,6 +81,7 @@ class Trainer:
         extra: dict[str, Any] | None = None,
     ) -> None:
         config.check()
+        model.check_train_config(config)
         self.model = model
         self.config = config
         self.exp_dir = Path(exp_dir)
@@ -174,8 +176,12 @@ class Trainer:
     def train_one(self, batch: Batch) -> dict[str, float]:
         """One iteration (train_step, schedulers, EMA) without logging or saving; fit() and the benchmarks use it."""
         logs = self.model.train_step(_to_device(batch, self.device), _Context(self))
-        for scheduler in self.schedulers.values():
-            scheduler.step()
+        with warnings.catch_warnings():
+            # A group idle in this step (a phase that trains other networks) has not stepped
+            # its optimiser yet; its schedule still follows the global step, as intended.
+            warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step")
+            for scheduler in self.schedulers.values():
+                scheduler.step()
         if self.ema is not None:
             self.ema.update()
         return logs
@@ -334,18 +340,21 @@ class _Context:
             for p in others:
                 p.requires_grad_(True)
 
-    def update(self, group: str, loss: torch.Tensor) -> None:
+    def update(self, group: str | tuple[str, ...], loss: torch.Tensor) -> None:
         t = self._trainer
-        if group not in t.optimizers:
-            raise KeyError(f"update('{group}'): the model declares no such optimizer group "
-                           f"(it has: {', '.join(t.optimizers)})")
-        optimizer = t.optimizers[group]
+        groups = (group,) if isinstance(group, str) else tuple(group)
+        for name in groups:
+            if name not in t.optimizers:
+                raise KeyError(f"update('{name}'): the model declares no such optimizer group "
+                               f"(it has: {', '.join(t.optimizers)})")
         _zero_all(t.optimizers)
         t.scaler.scale(loss).backward()
-        t.scaler.unscale_(optimizer)
-        if t.config.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(t.group_params[group], t.config.grad_clip)
-        t.scaler.step(optimizer)
+        for name in groups:
+            t.scaler.unscale_(t.optimizers[name])
+            if t.config.grad_clip is not None:
+                torch.nn.utils.clip_grad_norm_(t.group_params[name], t.config.grad_clip)
+        for name in groups:
+            t.scaler.step(t.optimizers[name])
         # Per update rather than per iteration: a group may be updated twice in one step,
         # and unscale_ may run only once between two scaler updates.
         t.scaler.update()
