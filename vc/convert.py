@@ -6,6 +6,10 @@ from vc import Converter
 conv = Converter.load("exp/synth_cyclegan")          # latest checkpoint, EMA weights
 out = conv.convert(wav, 16000, "spkA", "spkB")      # float32 at conv.sample_rate
 feats_b = conv.convert_features(feats_a, "spkA", "spkB")  # [frames, dim] -> [frames, dim]
+
+# projection models (model: disentangle) also convert to an unseen speaker, one-shot:
+ref = conv.reference([(wav_c1, 16000), (wav_c2, 16000)])  # speaker vectors averaged
+out = conv.convert(wav, 16000, None, ref)           # no source speaker needed
 ```
 Everything needed travels in the checkpoint (feature config, speakers, statistics), so
 conversion needs nothing but the experiment directory. Long inputs are converted in
@@ -15,14 +19,15 @@ overlapping chunks (see :func:`chunk_spans`) so memory stays bounded.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 import torch
 
 from vc.audio.config import FeatureConfig
-from vc.audio.f0 import convert_f0
+from vc.audio.f0 import LogF0Stats, convert_f0
 from vc.audio.features import FeatureComputer
 from vc.audio.io import check_signal, resample
 from vc.audio.stats import FeatureStats, StatsStore
@@ -36,6 +41,17 @@ from vc.train.experiment import ExperimentConfig
 from vc.vocoders import build_vocoder
 
 WORLD_VOCODER = "world"  # WORLD synthesis for kind: world features, handled here (no torch module)
+
+@dataclass(frozen=True)
+class SpeakerReference:
+    """A target speaker given by recordings instead of a name (one-shot conversion)."""
+
+    vector: torch.Tensor  # [1, E]: the mean of the recordings' speaker vectors
+    log_f0: LogF0Stats | None  # WORLD features: the recordings' log-F0 statistics
+    label: str  # for messages: "reference (2 recordings)"
+
+
+Target = Union[str, SpeakerReference]
 
 # [1, dim, T] normalised source features -> normalised target features
 Route = Callable[[torch.Tensor], torch.Tensor]
@@ -126,17 +142,50 @@ class Converter:
 
     # ---- conversion -----------------------------------------------------------------------
 
-    def check(self, src: str, tgt: str, vocoder: str = "gl", **vocoder_opts: Any) -> None:
+    def check(self, src: str | None, tgt: Target, vocoder: str = "gl", **vocoder_opts: Any) -> None:
         """Raise the error :meth:`convert` would for these speakers and vocoder, before any audio is read."""
         self._route(src, tgt)
         self._vocoder(vocoder, vocoder_opts)
+
+    def reference(self, recordings: Sequence[tuple[np.ndarray, int] | tuple[np.ndarray, int, str]]) -> SpeakerReference:
+        """A target speaker from ``(wav, sr[, name])`` recordings, for models with a reference
+        speaker encoder: each recording's speaker vector, averaged (and, for WORLD features,
+        the recordings' log-F0 statistics for F0 conversion)."""
+        if not hasattr(self.model, "reference_vector"):
+            raise ConfigError(f"{type(self.model).__name__} converts to training speakers only; reference "
+                              "recordings need a model with a reference speaker encoder (model: disentangle)")
+        if not recordings:
+            raise ConfigError("no reference recordings given")
+        if self.normalize == "speaker":
+            raise ConfigError("this model was trained on per-speaker normalised features, so an unseen speaker "
+                              "has no statistics to denormalise with; train with data.normalize: global")
+        vectors, feats_all = [], []
+        for i, recording in enumerate(recordings):
+            wav, sr = recording[0], recording[1]
+            name = recording[2] if len(recording) > 2 else f"reference {i + 1}"  # type: ignore[misc]
+            feats = self._features(self._prepare(wav, sr, name))
+            feats_all.append(feats)
+            x = self._normalizer(None).normalize(feats) if self.normalize == "global" else feats
+            with torch.inference_mode():
+                try:
+                    vector = self._autocast(self.model.reference_vector)(
+                        torch.from_numpy(np.ascontiguousarray(x.T, dtype=np.float32)).to(self.device)[None])
+                except ValueError as e:
+                    raise ConfigError(str(e)) from None
+            vectors.append(vector)
+        log_f0 = None
+        if self.feature_config.kind == "world":
+            log_f0 = _log_f0_of(np.concatenate(feats_all), self.feature_config, "the reference recordings")
+        n = len(recordings)
+        return SpeakerReference(torch.cat(vectors).mean(dim=0, keepdim=True), log_f0,
+                                f"reference ({n} recording{'s' if n != 1 else ''})")
 
     def convert(
         self,
         wav: np.ndarray,
         sr: int,
-        src: str,
-        tgt: str,
+        src: str | None,
+        tgt: Target,
         vocoder: str = "gl",
         *,
         seed: int = 0,
@@ -144,7 +193,9 @@ class Converter:
         **vocoder_opts: Any,
     ) -> np.ndarray:
         """``src``'s speech ``wav`` at rate ``sr`` spoken as ``tgt``: float32 at :attr:`sample_rate`,
-        as long as the input resampled. ``vocoder_opts`` go to the vocoder's constructor (gl:
+        as long as the input resampled. ``tgt`` is a training speaker or a :meth:`reference`;
+        ``src`` may be None for models that do not need it (projection models trained on
+        globally normalised features). ``vocoder_opts`` go to the vocoder's constructor (gl:
         n_iter, momentum, mel_inversion); ``seed`` fixes Griffin-Lim's initial phase; ``name``
         labels errors about the signal."""
         route = self._route(src, tgt)
@@ -153,7 +204,7 @@ class Converter:
         converted = self._convert_features(self._features(wav), src, tgt, route)
         return vocode(converted, len(wav), seed)
 
-    def convert_features(self, feats: np.ndarray, src: str, tgt: str) -> np.ndarray:
+    def convert_features(self, feats: np.ndarray, src: str | None, tgt: Target) -> np.ndarray:
         """Un-normalised features [frames, dim] of ``src`` -> those of ``tgt`` (same shape, float32).
 
         WORLD features: the model converts the mel-cepstrum; log-F0 is moved from the
@@ -161,7 +212,7 @@ class Converter:
         """
         return self._convert_features(feats, src, tgt, self._route(src, tgt))
 
-    def _convert_features(self, feats: np.ndarray, src: str, tgt: str, route: Route) -> np.ndarray:
+    def _convert_features(self, feats: np.ndarray, src: str | None, tgt: Target, route: Route) -> np.ndarray:
         cfg = self.feature_config
         if feats.ndim != 2 or feats.shape[1] != cfg.dim:
             raise DataError(f"features of shape {list(feats.shape)}: this model takes [frames, {cfg.dim}] "
@@ -191,13 +242,26 @@ class Converter:
             weight[start:end] += w
         return out / weight
 
-    def _route(self, src: str, tgt: str) -> Route:
+    def _route(self, src: str | None, tgt: Target) -> Route:
         """The model call converting ``src`` into ``tgt``, dispatched on the model's data layout."""
         for spk in (src, tgt):
-            if spk not in self.speakers:
+            if isinstance(spk, str) and spk not in self.speakers:
                 raise ConfigError(f"unknown speaker {spk!r}: this model converts between "
                                   f"{', '.join(self.speakers) or 'no speakers'}")
+        if src is None and self._needs_source():
+            raise ConfigError(f"the source speaker is needed: {self._needs_source()}")
+        if isinstance(tgt, SpeakerReference):
+            if not hasattr(self.model, "convert_to"):
+                raise ConfigError(f"{type(self.model).__name__} converts to training speakers only")
+            vector = tgt.vector.to(self.device)
+            return self._autocast(lambda x: self.model.convert_to(x, vector.expand(len(x), -1)))
         layout = self.model.data_layout
+        if hasattr(self.model, "convert_to"):  # projection: the target's vector is all it needs
+            try:
+                vector = self.model.speaker_vectors(torch.tensor([self.speakers.index(tgt)], device=self.device))
+            except ValueError as e:
+                raise ConfigError(f"{tgt}: {e}") from None
+            return self._autocast(lambda x: self.model.convert_to(x, vector.expand(len(x), -1)))
         if layout == "paired":
             pairs = {tuple(self.speakers): "xy", tuple(reversed(self.speakers)): "yx"}
             if (src, tgt) not in pairs:
@@ -210,6 +274,14 @@ class Converter:
             return self._autocast(lambda x: self.model.convert(x, src_index.expand(len(x)), tgt_index.expand(len(x))))
         raise ConfigError(f"{type(self.model).__name__}: data layout {layout!r} has no conversion path")
 
+    def _needs_source(self) -> str:
+        """Why this converter needs the source speaker's name ("" when it does not)."""
+        if self.normalize == "speaker":
+            return "this model normalises features per speaker"
+        if not hasattr(self.model, "convert_to"):
+            return f"{type(self.model).__name__} is conditioned on the source speaker"
+        return ""
+
     def _autocast(self, run: Route) -> Route:
         def call(x: torch.Tensor) -> torch.Tensor:
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.bf16):
@@ -217,19 +289,30 @@ class Converter:
 
         return call
 
-    def _normalizer(self, spk: str) -> FeatureStats | None:
+    def _normalizer(self, spk: Target | None) -> FeatureStats | None:
+        """Statistics of a training speaker (per-speaker normalisation) or the global ones."""
         if self.normalize == "none":
             return None
-        return self.stats.global_ if self.normalize == "global" else self.stats.speaker(spk)
+        if self.normalize == "global":
+            return self.stats.global_
+        if not isinstance(spk, str):  # _route has already refused these
+            raise ConfigError("per-speaker normalisation needs a training speaker's name")
+        return self.stats.speaker(spk)
 
-    def _world_excitation(self, source: np.ndarray, converted: np.ndarray, src: str, tgt: str) -> np.ndarray:
-        """The model's mel-cepstrum with the source's F0 (Gaussian-converted), voicing and aperiodicity."""
-        lay = world_layout(self.feature_config)
+    def _world_excitation(self, source: np.ndarray, converted: np.ndarray, src: str | None,
+                          tgt: Target) -> np.ndarray:
+        """The model's mel-cepstrum with the source's F0 (Gaussian-converted), voicing and aperiodicity.
+
+        Without a source speaker, the input utterance's own log-F0 statistics stand in for them."""
+        cfg = self.feature_config
+        lay = world_layout(cfg)
         out = np.array(source, dtype=np.float32)
         out[:, lay.mcep] = converted[:, lay.mcep]
+        src_f0 = self.stats.log_f0(src) if src is not None else _log_f0_of(source, cfg, "the input")
+        tgt_f0 = tgt.log_f0 if isinstance(tgt, SpeakerReference) else self.stats.log_f0(tgt)
         # The continuous contour is converted everywhere; the voiced flag restores the gaps.
         f0 = np.exp(source[:, lay.lf0].astype(np.float64))
-        out[:, lay.lf0] = np.log(convert_f0(f0, self.stats.log_f0(src), self.stats.log_f0(tgt)))
+        out[:, lay.lf0] = np.log(convert_f0(f0, src_f0, tgt_f0))
         return out
 
     # ---- audio ------------------------------------------------------------------------------
@@ -323,6 +406,15 @@ def _load_weights(model: torch.nn.Module, state: dict[str, Any], use_ema: bool, 
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise DataError(f"{path}: weights do not fit the model ({reason})") from None
     return bool(ema)
+
+
+def _log_f0_of(feats: np.ndarray, cfg: FeatureConfig, what: str) -> LogF0Stats:
+    """Log-F0 mean and spread over the voiced frames of WORLD features [frames, dim]."""
+    lay = world_layout(cfg)
+    lf0 = feats[feats[:, lay.vuv] > 0.5, lay.lf0].astype(np.float64)
+    if lf0.size < 2:
+        raise AudioError(f"{what}: fewer than 2 voiced frames, no log-F0 statistics to convert F0 with")
+    return LogF0Stats(float(lf0.mean()), float(max(lf0.std(), 1e-3)))
 
 
 def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:

@@ -1,6 +1,8 @@
 """`vc convert`: speech of one speaker -> the same speech in another's voice, with a trained model.
 
-One wav in, one wav out; or a batch (several files, a Kaldi wav.scp, or a data dir's
+The target is a training speaker (``--tgt-spk``) or, for projection models with a
+reference speaker encoder, any speaker given by recordings (``--ref``, repeatable: the
+speaker vectors are averaged). One wav in, one wav out; or a batch (several files, a Kaldi wav.scp, or a data dir's
 utterances of the source speaker) into a directory of ``<utt>.wav`` plus a sorted
 ``wav.scp``, optionally split over ``--nj`` processes. On any error, the wavs this run
 wrote are removed again.
@@ -19,7 +21,7 @@ from vc.cli.outputs import check_out, removed_on_error, write_wav_scp
 if TYPE_CHECKING:
     import numpy as np
 
-    from vc.convert import Converter
+    from vc.convert import Converter, SpeakerReference, Target
     from vc.data.datadir import DataDir
 
 
@@ -31,8 +33,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("inputs", nargs="*", metavar="INPUT.wav", help="audio files to convert")
     p.add_argument("--model", required=True, metavar="EXP", help="experiment directory (config.yaml, checkpoints/)")
-    p.add_argument("--src-spk", required=True, help="speaker of the input speech")
-    p.add_argument("--tgt-spk", required=True, help="speaker to convert to")
+    p.add_argument("--src-spk", help="speaker of the input speech (needed by models conditioned on it or "
+                                     "normalising per speaker, and to pick --data's utterances)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--tgt-spk", help="training speaker to convert to")
+    target.add_argument("--ref", action="append", metavar="REF.wav",
+                        help="recording of the target speaker, who may be unseen in training (one-shot); "
+                             "repeat for several, their speaker vectors are averaged")
     p.add_argument("--scp", metavar="WAV.scp", help="Kaldi wav.scp (utt path) of the utterances to convert")
     p.add_argument("--data", metavar="DATA_DIR", help="Kaldi data dir: its utterances of --src-spk are converted")
     p.add_argument("--out", required=True,
@@ -93,8 +100,8 @@ class _Job:
     """What every worker needs besides its share of the inputs."""
 
     converter: Converter
-    src: str
-    tgt: str
+    src: str | None
+    tgt: Target
     vocoder: str
     vocoder_opts: dict[str, Any]
     seed: int
@@ -127,8 +134,9 @@ def run(args: argparse.Namespace) -> int:
                                chunk_frames=args.chunk_frames or None, bf16=args.bf16)
     _check_jobs(converter, args.nj)
     opts = {"n_iter": args.iters} if args.vocoder == "gl" else {}
-    converter.check(args.src_spk, args.tgt_spk, args.vocoder, **opts)
-    job = _Job(converter, args.src_spk, args.tgt_spk, args.vocoder, opts, args.seed, out, single, args.allow_pipes)
+    target = _reference(converter, args.ref) if args.ref else args.tgt_spk
+    converter.check(args.src_spk, target, args.vocoder, **opts)
+    job = _Job(converter, args.src_spk, target, args.vocoder, opts, args.seed, out, single, args.allow_pipes)
     start = time.perf_counter()
     written: list[_Written] = []
     with removed_on_error(lambda: (w.path for w in written), None if single or out.exists() else out):
@@ -147,6 +155,8 @@ def _inputs(args: argparse.Namespace) -> list[_Input]:
     if len(given) != 1:
         raise ConfigError(f"give exactly one of INPUT.wav ..., --scp or --data (got {', '.join(given) or 'none'})")
     if args.data:
+        if not args.src_spk:
+            raise ConfigError("--data converts the utterances of --src-spk: give --src-spk")
         data = DataDir.read(args.data).subset(speakers=[args.src_spk])
         return [_Utterance(utt, data) for utt in data.utts]
     if args.scp:
@@ -183,6 +193,16 @@ def _scp_inputs(scp: Path) -> list[_File]:
             raise DataError(f"{where}: command pipes are read from a data dir: use --data DIR --allow-pipes")
         files[utt] = _File(utt, path, f"{where} (utt {utt})")
     return [files[utt] for utt in sorted(files)]
+
+
+def _reference(converter: Converter, paths: list[str]) -> SpeakerReference:
+    """The one-shot target of ``--ref`` recordings (each checked like an input)."""
+    from vc.audio.io import load_wav
+
+    cfg = converter.feature_config
+    recordings = [(*load_wav(path, cfg.sample_rate, min_samples=cfg.win_size, name=f"--ref {path}"), f"--ref {path}")
+                  for path in paths]
+    return converter.reference(recordings)
 
 
 def _check_jobs(converter: Converter, nj: int) -> None:
@@ -254,6 +274,7 @@ def _summary(job: _Job, written: list[_Written], nj: int, wall: float) -> str:
     conv = job.converter
     seconds = sum(w.seconds for w in written)
     weights = "EMA weights" if conv.using_ema else "weights"
+    target = job.tgt if isinstance(job.tgt, str) else job.tgt.label
     return (f"Converted {len(written)} utterance{'s' if len(written) != 1 else ''} ({seconds:.1f} s of audio) "
-            f"{job.src} -> {job.tgt} with the {weights} of {conv.checkpoint} and {job.vocoder} on {conv.device} "
+            f"{job.src or 'input'} -> {target} with the {weights} of {conv.checkpoint} and {job.vocoder} on {conv.device} "
             f"({nj} job{'s' if nj != 1 else ''}) in {wall:.2f} s. Output: {job.out}")

@@ -20,8 +20,8 @@ Networks (all widths from ``model_params``; features are [B, dim, T] with ``dim`
 
 Training runs in phases, one batch per trainer step (see :class:`Schedule`):
 autoencoder pre-training, classifier pre-training, the adversarial phase (``k``
-classifier steps, then an autoencoder step with loss recon - alpha * CE, alpha ramped; or
-gradient reversal), then the patcher. The phase is a function of the step, so a run
+classifier steps, then an autoencoder step with loss recon + alpha * adversarial term, alpha ramped: -CE as Chou
+et al., or confusion toward uniform; or gradient reversal), then the patcher. The phase is a function of the step, so a run
 resumes exactly at any phase.
 """
 
@@ -63,13 +63,15 @@ class DownBlock(nn.Module):
         super().__init__()
         self.factor = factor
         pad = kernel // 2
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad)
-        self.conv2 = nn.Conv1d(channels, channels, kernel, stride=factor, padding=pad)
-        self.norm = nn.InstanceNorm1d(channels, affine=True) if norm else nn.Identity()
+        # No conv bias before an instance norm: the norm would cancel it.
+        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad, bias=not norm)
+        self.conv2 = nn.Conv1d(channels, channels, kernel, stride=factor, padding=pad, bias=not norm)
+        self.norm1 = nn.InstanceNorm1d(channels, affine=True) if norm else nn.Identity()
+        self.norm2 = nn.InstanceNorm1d(channels, affine=True) if norm else nn.Identity()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = _act(self.norm(self.conv1(x)))
-        h = _act(self.norm(self.conv2(h)))
+        h = _act(self.norm1(self.conv1(x)))
+        h = _act(self.norm2(self.conv2(h)))
         shortcut = F.avg_pool1d(x, self.factor, ceil_mode=True) if self.factor > 1 else x
         return h + shortcut[..., : h.shape[-1]]
 
@@ -115,7 +117,7 @@ class ContentEncoder(nn.Module):
         self.inp = nn.Conv1d(self.bank.out_channels, channels, 1)
         self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm=True) for f in factors))
         self.sequence = SequenceLayer(sequence, channels)  # type: ignore[arg-type]
-        self.out = nn.Conv1d(channels, code_dim, 1)
+        self.out = nn.Conv1d(channels, code_dim, 1, bias=False)
         self.norm = nn.InstanceNorm1d(code_dim, affine=False)
         self.downsample = math.prod(factors)
         self.code_dim = code_dim
@@ -198,9 +200,10 @@ class UpBlock(nn.Module):
         super().__init__()
         pad = kernel // 2
         self.factor = factor
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad)
+        bias = conditioning != "adain"  # AdaIN's instance norm would cancel a conv bias
+        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad, bias=bias)
         self.cond1 = Conditioner(conditioning, channels, embedding_dim)
-        self.conv2 = nn.Conv1d(channels, channels * factor, kernel, padding=pad)
+        self.conv2 = nn.Conv1d(channels, channels * factor, kernel, padding=pad, bias=bias)
         self.shuffle = PixelShuffle1d(factor)
         self.cond2 = Conditioner(conditioning, channels, embedding_dim)
 
@@ -287,6 +290,7 @@ class DisentangleParams:
     decoder: dict = field(default_factory=dict)  # Decoder keywords (conditioning: adain|add|concat)
     classifier: dict = field(default_factory=dict)  # LatentClassifier keywords
     adversarial: Literal["alternate", "reverse"] = "alternate"  # Chou et al.'s alternation, or gradient reversal
+    adversarial_loss: Literal["confusion", "negative_ce"] = "confusion"  # the encoder's term (alternate)
     classifier_steps: int = 5  # k classifier steps per autoencoder step (alternate)
     lambda_adv: float = 0.01  # alpha, reached after adv_ramp_steps of the adversarial phase
     adv_ramp_steps: int = 10000
@@ -394,7 +398,7 @@ class Disentangle(TrainableModel):
 
     def _autoencoder_step(self, batch: dict[str, torch.Tensor], ctx: StepContext, alpha: float,
                           reverse: bool = False) -> dict[str, float]:
-        """recon + consistency - alpha * CE(classifier(code)); with ``reverse`` the classifier
+        """recon + consistency + alpha * adversarial term on classifier(code); with ``reverse`` the classifier
         learns from the same pass through a gradient-reversal layer."""
         x, speaker = batch["feats"], batch["speaker"]
         groups: str | tuple[str, ...] = ("autoencoder", "classifier") if reverse else "autoencoder"
@@ -410,11 +414,21 @@ class Disentangle(TrainableModel):
             if alpha > 0 or reverse:
                 logits = self.classifier(reverse_gradient(code, alpha) if reverse else code).float()
                 ce = F.cross_entropy(logits, speaker)
-                loss = loss + ce if reverse else loss - alpha * ce
-                logs.update({"adv/ce": ce.item(), "adv/alpha": alpha,
+                term = ce if reverse else self._adversarial_term(logits, ce)
+                loss = loss + (term if reverse else alpha * term)
+                logs.update({"adv/ce": ce.item(), "adv/term": term.item(), "adv/alpha": alpha,
                              "adv/acc": (logits.argmax(1) == speaker).float().mean().item()})
         ctx.update(groups, loss)
         return {"ae/total": loss.item(), **logs}
+
+    def _adversarial_term(self, logits: torch.Tensor, ce: torch.Tensor) -> torch.Tensor:
+        """What the encoder minimises against the classifier. ``negative_ce`` (Chou et al.):
+        -CE, whose gradient vanishes once the classifier is confident (softmax saturated).
+        ``confusion``: cross-entropy to the uniform distribution, minimal (log N) when the
+        classifier cannot tell; its logit gradient p - 1/N stays large exactly then."""
+        if self.params.adversarial_loss == "negative_ce":
+            return -ce
+        return -F.log_softmax(logits, dim=1).mean(dim=1).mean()
 
     def _training_vectors(self, batch: dict[str, torch.Tensor]) -> tuple[list[torch.Tensor], torch.Tensor, float]:
         """The speaker vectors the decoder trains with (lookup and/or reference of another
@@ -506,11 +520,14 @@ class Disentangle(TrainableModel):
         return self.params.speaker_encoder != "reference"
 
     def encode(self, feats: torch.Tensor) -> torch.Tensor:
-        """Content code [B, code_dim, ceil(T / downsample)] of normalised features [B, dim, T],
-        any T >= 1: the input is padded (edge frames repeated) to a multiple of the downsampling."""
-        r = self.content_encoder.downsample
-        return self.content_encoder(F.pad(feats, (0, -feats.shape[-1] % r), mode="replicate")
-                                    if feats.shape[-1] % r else feats)
+        """Content code [B, code_dim, max(ceil(T / downsample), 2)] of normalised features
+        [B, dim, T], any T >= 1: the input is padded (last frame repeated) to a multiple of the
+        downsampling, and to at least two code frames."""
+        frames, r = feats.shape[-1], self.content_encoder.downsample
+        # Instance norm needs two frames of code or more: pad to a multiple of r, at least 2r.
+        padded = max(-(-frames // r) * r, 2 * r)
+        return self.content_encoder(F.pad(feats, (0, padded - frames), mode="replicate")
+                                    if padded > frames else feats)
 
     def decode(self, code: torch.Tensor, vectors: torch.Tensor, frames: int, patch: bool = False) -> torch.Tensor:
         """Features [B, dim, frames] from a content code and speaker vectors [B, E]; with

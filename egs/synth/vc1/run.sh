@@ -4,10 +4,14 @@
 #   1  train/dev/eval data dirs        (local/data.sh)
 #   2  features and statistics         dump/<set>, dump/train/stats.npz
 #   3  Griffin-Lim copy synthesis      exp/copysynth_gl/eval: a check of features + vocoder
-#   4  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>)
-#      and stargan (StarGAN-VC on every training speaker, exp/stargan)
-#   5  convert the parallel eval set src_spk -> tgt_spk with each     <exp>/convert/eval
-#   6  MCD-DTW to the target, beside the unconverted source, and the table
+#   4  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>),
+#      stargan (StarGAN-VC on every training speaker, exp/stargan) and disentangle (content
+#      encoder + speaker encoders + decoder on every training speaker, exp/disentangle)
+#   5  convert the parallel eval set src_spk -> tgt_spk with each     <exp>/convert/eval;
+#      disentangle also one-shot to each --heldout_spks speaker from --n_ref of their
+#      recordings in data/heldout                                     <exp>/convert/eval_oneshot_<spk>
+#   6  MCD-DTW to the target, beside the unconverted source; disentangle's latent speaker
+#      probe (vc evaluate disentangle on dump/eval); the tables
 # Run a range with --stage N --stop_stage M; every option below can be set as --name value.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -17,7 +21,9 @@ cd "$(dirname "$0")"
 stage=0
 stop_stage=6
 nj=2
-n_speakers=4
+n_speakers=6
+heldout_spks="espeak_m1 fest_slt"   # never trained on: one-shot targets of the disentangle system
+n_ref=5                             # their recordings used as references
 n_utts=20
 n_eval=5
 seed=1
@@ -25,13 +31,15 @@ feats_conf=conf/feats.yaml
 gl_iters=32
 src_spk=flite_awb
 tgt_spk=espeak_f1
-systems="cyclegan stargan"
-cyclegan_conf=conf/cyclegan_quick.yaml   # conf/cyclegan_paper.yaml on a GPU
-stargan_conf=conf/stargan_quick.yaml     # conf/stargan_paper.yaml on a GPU
-help_message="Usage: $0 [--stage 0] [--stop_stage 6] [--nj 2] [--n_speakers 4] [--n_utts 20] [--n_eval 5]
+systems="cyclegan stargan disentangle"
+cyclegan_conf=conf/cyclegan_quick.yaml         # conf/cyclegan_paper.yaml on a GPU
+stargan_conf=conf/stargan_quick.yaml           # conf/stargan_paper.yaml on a GPU
+disentangle_conf=conf/disentangle_quick.yaml   # conf/disentangle_paper.yaml on a GPU
+help_message="Usage: $0 [--stage 0] [--stop_stage 6] [--nj 2] [--n_speakers 6] [--n_utts 20] [--n_eval 5]
                 [--seed 1] [--feats_conf conf/feats.yaml] [--gl_iters 32]
-                [--src_spk flite_awb] [--tgt_spk espeak_f1] [--systems \"cyclegan stargan\"]
-                [--cyclegan_conf conf/cyclegan_quick.yaml] [--stargan_conf conf/stargan_quick.yaml]"
+                [--src_spk flite_awb] [--tgt_spk espeak_f1] [--heldout_spks \"espeak_m1 fest_slt\"] [--n_ref 5]
+                [--systems \"cyclegan stargan disentangle\"] [--cyclegan_conf conf/cyclegan_quick.yaml]
+                [--stargan_conf conf/stargan_quick.yaml] [--disentangle_conf conf/disentangle_quick.yaml]"
 
 . utils/parse_options.sh
 
@@ -42,7 +50,8 @@ SECONDS=0
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 0 ]; then
   local/data.sh --stage "$stage" --stop_stage "$((stop_stage < 1 ? stop_stage : 1))" \
-    --n_speakers "$n_speakers" --n_utts "$n_utts" --n_eval "$n_eval" --seed "$seed" --nj "$nj"
+    --n_speakers "$n_speakers" --n_utts "$n_utts" --n_eval "$n_eval" --seed "$seed" --nj "$nj" \
+    --heldout "$heldout_spks"
 fi
 
 if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
@@ -70,11 +79,15 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
 fi
 
 # Where each system's experiment lives, its config, and what it trains on.
-exp_dir() { case $1 in cyclegan) echo "exp/cyclegan_${src_spk}_${tgt_spk}" ;; stargan) echo exp/stargan ;; esac; }
-conf_of() { case $1 in cyclegan) echo "$cyclegan_conf" ;; stargan) echo "$stargan_conf" ;; esac; }
-speakers_of() { case $1 in cyclegan) echo "--speakers $src_spk,$tgt_spk" ;; stargan) echo "" ;; esac; }
+exp_dir() {
+  case $1 in cyclegan) echo "exp/cyclegan_${src_spk}_${tgt_spk}" ;; stargan|disentangle) echo "exp/$1" ;; esac
+}
+conf_of() {
+  case $1 in cyclegan) echo "$cyclegan_conf" ;; stargan) echo "$stargan_conf" ;; disentangle) echo "$disentangle_conf" ;; esac
+}
+speakers_of() { case $1 in cyclegan) echo "--speakers $src_spk,$tgt_spk" ;; *) echo "" ;; esac; }
 for system in $systems; do
-  [ -n "$(exp_dir "$system")" ] || { echo "$0: unknown system '$system' (cyclegan, stargan)" >&2; exit 1; }
+  [ -n "$(exp_dir "$system")" ] || { echo "$0: unknown system '$system' (cyclegan, stargan, disentangle)" >&2; exit 1; }
 done
 
 if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
@@ -98,15 +111,41 @@ if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
       vc convert --model "$exp" --src-spk "$src_spk" --tgt-spk "$tgt_spk" --data data/eval \
         --iters "$gl_iters" --nj "$nj" --out "$exp/convert/eval"
     tail -n 3 "$exp/log/convert_eval.log" | head -n 1
+    [ "$system" = disentangle ] || continue
+    for spk in $heldout_spks; do
+      log "stage 5: one-shot $src_spk -> $spk (unseen in training) from $n_ref of $spk's recordings"
+      # shellcheck disable=SC2046
+      ${train_cmd} "$exp/log/convert_eval_oneshot_$spk.log" \
+        vc convert --model "$exp" --data data/eval --src-spk "$src_spk" \
+          $(awk -v s="$spk" -v n="$n_ref" '$1 == s {for (i = 2; i <= NF && i <= n + 1; i++) print $i}' \
+              data/heldout/spk2utt | awk 'NR == FNR {want[$1] = 1; next} $1 in want {print "--ref", $2}' - data/heldout/wav.scp) \
+          --iters "$gl_iters" --nj "$nj" --out "$exp/convert/eval_oneshot_$spk"
+      tail -n 3 "$exp/log/convert_eval_oneshot_$spk.log" | head -n 1
+    done
   done
 fi
 
+# "label<TAB>summary.json" of every scored conversion, for the table below.
+mcd_rows=exp/mcd_rows.tsv
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+  mkdir -p exp
+  : > "$mcd_rows"
   for system in $systems; do
     exp=$(exp_dir "$system")
     log "stage 6: mel-cepstral distortion (DTW) of $system's conversions to $tgt_spk's parallel recordings"
     ${train_cmd} "$exp/log/evaluate_eval.log" \
       vc evaluate --converted "$exp/convert/eval" --data data/eval --tgt-spk "$tgt_spk" --out "$exp/evaluate/eval"
+    printf '%s\t%s\n' "$system $src_spk -> $tgt_spk" "$exp/evaluate/eval/summary.json" >> "$mcd_rows"
+    [ "$system" = disentangle ] || continue
+    for spk in $heldout_spks; do
+      ${train_cmd} "$exp/log/evaluate_eval_oneshot_$spk.log" \
+        vc evaluate --converted "$exp/convert/eval_oneshot_$spk" --data data/eval --tgt-spk "$spk" \
+          --out "$exp/evaluate/eval_oneshot_$spk"
+      printf '%s\t%s\n' "$system one-shot $src_spk -> $spk" "$exp/evaluate/eval_oneshot_$spk/summary.json" >> "$mcd_rows"
+    done
+    log "stage 6: latent speaker probe on dump/eval (content codes vs input features)"
+    ${train_cmd} "$exp/log/evaluate_disentangle.log" \
+      vc evaluate disentangle --model "$exp" --dump dump/eval --out "$exp/evaluate/disentangle"
   done
 fi
 
@@ -121,23 +160,28 @@ if [ "$stop_stage" -ge 3 ] && [ -f exp/copysynth_gl/eval/scores.tsv ]; then
     exp/copysynth_gl/eval/scores.tsv
   echo "  copy-synthesized wavs: exp/copysynth_gl/eval/wav.scp"
 fi
-summaries=""
-for system in $systems; do
-  f=$(exp_dir "$system")/evaluate/eval/summary.json
-  [ -f "$f" ] && summaries="$summaries $system=$f"
-done
-if [ "$stop_stage" -ge 6 ] && [ -n "$summaries" ]; then
+if [ "$stop_stage" -ge 6 ] && [ -s "$mcd_rows" ]; then
   echo
-  echo "Mel-cepstral distortion to $tgt_spk (DTW, dB, mean ± 95% CI over the parallel eval sentences of $src_spk)"
-  # shellcheck disable=SC2086
-  python3 - "$src_spk" "$tgt_spk" $summaries <<'PY'
+  echo "Mel-cepstral distortion to the target (DTW, dB, mean ± 95% CI over the parallel eval sentences of $src_spk)"
+  python3 - "$mcd_rows" <<'PY'
 import json, sys
-src, tgt, pairs = sys.argv[1], sys.argv[2], [a.split("=", 1) for a in sys.argv[3:]]
-names = {"cyclegan": "CycleGAN-VC", "stargan": "StarGAN-VC"}
-rows = [(f"unconverted source ({src})", json.load(open(pairs[0][1]))["source_mcd_db"])]
-rows += [(f"{names[s]} {src} -> {tgt}", json.load(open(f))["mcd_db"]) for s, f in pairs]
-for name, r in rows:
-    print(f"  {name:40s} {r['mean']:6.2f} ± {r['ci95']:.2f}   (n={r['n']})")
+rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
+shown = set()
+for label, path in sorted(rows, key=lambda row: row[0].rsplit(" ", 1)[-1]):  # grouped by target
+    summary, tgt = json.load(open(path)), label.rsplit(" ", 1)[-1]
+    lines = [(label, summary["mcd_db"])]
+    if tgt not in shown:  # the same source sentences against the same target: one lower bound
+        lines.insert(0, (f"unconverted source vs {tgt}", summary["source_mcd_db"]))
+        shown.add(tgt)
+    for name, r in lines:
+        print(f"  {name:48s} {r['mean']:6.2f} ± {r['ci95']:.2f}   (n={r['n']})")
 PY
-  for system in $systems; do echo "  $system converted wavs: $(exp_dir "$system")/convert/eval/wav.scp"; done
+  for system in $systems; do
+    exp=$(exp_dir "$system")
+    echo "  $system converted wavs: $exp/convert/eval*/wav.scp"
+    if [ "$system" = disentangle ] && [ -f "$exp/log/evaluate_disentangle.log" ]; then
+      echo
+      grep -v '^#' "$exp/log/evaluate_disentangle.log"
+    fi
+  done
 fi
