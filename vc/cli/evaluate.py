@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--out", required=True, metavar="DIR", help="result directory: summary.json")
     d.add_argument("--steps", type=int, default=300, help="probe training steps [300]")
     d.add_argument("--seed", type=int, default=0, help="seed of the probe's weights and segments [0]")
+    d.add_argument("--checkpoint", metavar="PATH", help="checkpoint to probe [the latest in EXP/checkpoints]")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
     d.set_defaults(func=partial(run_disentangle, d))
 
@@ -73,7 +74,8 @@ def run_disentangle(parser: argparse.ArgumentParser, args: argparse.Namespace) -
     stray = [f"--{name.replace('_', '-')}" for name in MCD_ONLY if getattr(args, name) is not None]
     if stray:
         parser.error(f"{', '.join(stray)}: MCD options, not taken by 'vc evaluate disentangle'")
-    result = diagnose(args.model, args.dump, ProbeConfig(steps=args.steps, seed=args.seed), device=args.device)
+    result = diagnose(args.model, args.dump, ProbeConfig(steps=args.steps, seed=args.seed), args.device,
+                      args.checkpoint)
     path = write_summary(result, args.out)
     print(format_result(result))
     print(f"summary: {path}")

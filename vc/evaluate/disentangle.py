@@ -244,13 +244,14 @@ def _reconstruct(model: Disentangle, x: dict[str, torch.Tensor], codes: dict[str
 
 
 def diagnose(exp_dir: str | Path, dump_dir: str | Path, config: ProbeConfig | None = None,
-             device: str | torch.device = "auto") -> DisentangleResult:
-    """:func:`evaluate_model` for the trained experiment ``exp_dir`` on the dump ``dump_dir``."""
+             device: str | torch.device = "auto", checkpoint: str | Path | None = None) -> DisentangleResult:
+    """:func:`evaluate_model` for the trained experiment ``exp_dir`` (its latest checkpoint, or
+    ``checkpoint``) on the dump ``dump_dir``."""
     from vc.convert import Converter
     from vc.data.dump import FeatureDump
     from vc.models import MODELS
 
-    converter = Converter.load(exp_dir, device=device)
+    converter = Converter.load(exp_dir, checkpoint, device=device)
     model = converter.model
     if not isinstance(model, Disentangle):
         name = next((n for n, cls in MODELS.items() if type(model) is cls), type(model).__name__)
