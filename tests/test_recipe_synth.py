@@ -15,8 +15,9 @@ from vc.data.datadir import validate_data_dir
 from vc.data.dump import FeatureDump
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--n_speakers", "2", "--n_utts", "4", "--n_eval", "2", "--nj", "2", "--gl_iters", "8",
-        "--cyclegan_conf", "conf/cyclegan_tiny.yaml", "--stargan_conf", "conf/stargan_tiny.yaml"]
+TINY = ["--n_speakers", "3", "--heldout_spks", "fest_kal", "--n_ref", "2", "--n_utts", "4", "--n_eval", "2",
+        "--nj", "2", "--gl_iters", "8", "--cyclegan_conf", "conf/cyclegan_tiny.yaml",
+        "--stargan_conf", "conf/stargan_tiny.yaml", "--disentangle_conf", "conf/disentangle_tiny.yaml"]
 TINY_CYCLEGAN = """
 model: cyclegan_vc
 model_params:
@@ -27,6 +28,19 @@ data: {segment_frames: 32, short: wrap}
 train: {max_steps: 3, batch_size: 2, log_interval: 1, eval_interval: 3, save_interval: 3}
 """
 TINY_STARGAN = TINY_CYCLEGAN.replace("cyclegan_vc", "stargan_vc")
+TINY_DISENTANGLE = """
+model: disentangle
+model_params:
+  content_encoder: {channels: 16, bank_size: 3, bank_channels: 4, code_dim: 8, factors: [1, 2]}
+  reference_encoder: {channels: 16, bank_size: 2, bank_channels: 4, factors: [2]}
+  decoder: {channels: 16, factors: [2, 1]}
+  classifier: {channels: 16, layers: 2}
+  embedding_dim: 8
+  classifier_steps: 1
+  schedule: {autoencoder: 1, classifier: 1, adversarial: 2, patcher: 0}
+data: {segment_frames: 32, short: wrap, normalize: global}
+train: {max_steps: 4, batch_size: 2, log_interval: 1, eval_interval: 4, save_interval: 4}
+"""
 
 
 @pytest.fixture
@@ -39,6 +53,7 @@ def recipe(tmp_path: Path) -> Path:
                     ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
     (dest / "conf" / "cyclegan_tiny.yaml").write_text(TINY_CYCLEGAN)
     (dest / "conf" / "stargan_tiny.yaml").write_text(TINY_STARGAN)
+    (dest / "conf" / "disentangle_tiny.yaml").write_text(TINY_DISENTANGLE)
     return dest
 
 
@@ -51,20 +66,21 @@ def _run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
 def test_synth_recipe_end_to_end(recipe: Path) -> None:
     done = _run(recipe, *TINY)
     assert done.returncode == 0, done.stdout + done.stderr
-    for name in ("train", "dev", "eval"):
+    for name in ("train", "dev", "eval", "heldout"):
         assert validate_data_dir(recipe / "data" / name) == []
     assert len((recipe / "data" / "train" / "utt2spk").read_text().splitlines()) == 2 * (4 - 2)
+    assert (recipe / "data" / "heldout" / "spk2utt").read_text().split()[0] == "fest_kal"  # never trained on
     train = FeatureDump.open(recipe / "dump" / "train")
     assert len(train) == 4 and train.config.n_mels == 80
     assert (recipe / "dump" / "train" / "stats.npz").is_file()
     scp = (recipe / "exp" / "copysynth_gl" / "eval" / "wav.scp").read_text().splitlines()
-    assert len(scp) == 4
+    assert len(scp) == 6
     for line in scp:
         info = sf.info(line.split(maxsplit=1)[1])
         assert info.samplerate == 16000 and info.frames > 8000
     log = (recipe / "exp" / "copysynth_gl" / "eval" / "log" / "vocode.1.log").read_text()
     assert "# Ended (code 0)" in log
-    assert "2 speakers; 4 train, 4 dev (non-parallel), 4 eval (parallel) utterances" in done.stdout
+    assert "2 speakers; 4 train, 4 dev (non-parallel), 6 eval (parallel) utterances" in done.stdout
     assert "copy synthesis  Griffin-Lim: mean spectral convergence" in done.stdout
 
     # Stages 4-6: CycleGAN-VC trained, the eval set converted and scored.
@@ -73,11 +89,22 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     converted = (cyclegan / "convert" / "eval" / "wav.scp").read_text().splitlines()
     assert [line.split()[0] for line in converted] == ["flite_awb_par001", "flite_awb_par002"]
     assert (cyclegan / "evaluate" / "eval" / "scores.csv").is_file()
-    assert "CycleGAN-VC flite_awb -> espeak_f1" in done.stdout and "unconverted source (flite_awb)" in done.stdout
+    assert "CycleGAN-VC flite_awb -> espeak_f1" in done.stdout and "unconverted source vs espeak_f1" in done.stdout
     stargan = recipe / "exp" / "stargan"
     assert (stargan / "checkpoints" / "step_00000003.pt").is_file()
     assert len((stargan / "convert" / "eval" / "wav.scp").read_text().splitlines()) == 2
     assert "StarGAN-VC flite_awb -> espeak_f1" in done.stdout
+
+    # The disentangle system: multi-target, one-shot to the held-out speaker, the latent probe.
+    disentangle = recipe / "exp" / "disentangle"
+    assert (disentangle / "checkpoints" / "step_00000004.pt").is_file()
+    for name in ("eval", "eval_oneshot_fest_kal"):
+        assert len((disentangle / "convert" / name / "wav.scp").read_text().splitlines()) == 2
+        assert (disentangle / "evaluate" / name / "summary.json").is_file()
+    assert "--ref" in (disentangle / "log" / "convert_eval_oneshot_fest_kal.log").read_text()
+    assert (disentangle / "evaluate" / "disentangle" / "summary.json").is_file()
+    assert "Disentangle one-shot flite_awb -> fest_kal" in done.stdout
+    assert "unconverted source vs fest_kal" in done.stdout
 
     # A stage range reruns only that stage.
     corpus_mtime = (recipe / "corpus" / "corpus.yaml").stat().st_mtime

@@ -294,6 +294,7 @@ class DisentangleParams:
     classifier_steps: int = 5  # k classifier steps per autoencoder step (alternate)
     lambda_adv: float = 0.01  # alpha, reached after adv_ramp_steps of the adversarial phase
     adv_ramp_steps: int = 10000
+    code_noise: float = 0.0  # std of Gaussian noise on the decoder's content code in training (AdaIN-VC)
     lambda_consistency: float = 1.0  # reference vectors: near their speaker's prototype, far from others
     consistency_scale: float = 10.0  # cosine -> logit scale of that term
     recon_loss: Literal["l1", "l2"] = "l1"
@@ -306,7 +307,7 @@ class DisentangleParams:
         for key in ("embedding_dim", "classifier_steps", "adv_ramp_steps"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model_params.{key}: must be >= 1, got {getattr(self, key)}")
-        for key in ("lambda_adv", "lambda_consistency", "consistency_scale"):
+        for key in ("lambda_adv", "lambda_consistency", "consistency_scale", "code_noise"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"model_params.{key}: must be >= 0, got {getattr(self, key)}")
         for name in PHASES:
@@ -405,7 +406,10 @@ class Disentangle(TrainableModel):
         with ctx.autocast(), ctx.only("autoencoder") if not reverse else nullcontext():
             code = self.encode(x)
             vectors, consistency, consistency_acc = self._training_vectors(batch)
-            decoded = self.decode(code.repeat(len(vectors), 1, 1), torch.cat(vectors), x.shape[-1])
+            # Noise on the unit-variance code limits what it can carry (AdaIN-VC's sampling):
+            # the decoder must take the speaker from the speaker vector.
+            noisy = code + self.params.code_noise * torch.randn_like(code) if self.params.code_noise else code
+            decoded = self.decode(noisy.repeat(len(vectors), 1, 1), torch.cat(vectors), x.shape[-1])
             recon = self.recon(decoded.float(), x.repeat(len(vectors), 1, 1))
             loss = recon + self.params.lambda_consistency * consistency
             logs = {"ae/recon": recon.item()}

@@ -21,8 +21,8 @@ cd "$(dirname "$0")"
 stage=0
 stop_stage=6
 nj=2
-n_speakers=6
-heldout_spks="espeak_m1 fest_slt"   # never trained on: one-shot targets of the disentangle system
+n_speakers=14
+heldout_spks="espeak_m1 flite_rms"  # never trained on: one-shot targets of the disentangle system
 n_ref=5                             # their recordings used as references
 n_utts=20
 n_eval=5
@@ -35,9 +35,9 @@ systems="cyclegan stargan disentangle"
 cyclegan_conf=conf/cyclegan_quick.yaml         # conf/cyclegan_paper.yaml on a GPU
 stargan_conf=conf/stargan_quick.yaml           # conf/stargan_paper.yaml on a GPU
 disentangle_conf=conf/disentangle_quick.yaml   # conf/disentangle_paper.yaml on a GPU
-help_message="Usage: $0 [--stage 0] [--stop_stage 6] [--nj 2] [--n_speakers 6] [--n_utts 20] [--n_eval 5]
+help_message="Usage: $0 [--stage 0] [--stop_stage 6] [--nj 2] [--n_speakers 14] [--n_utts 20] [--n_eval 5]
                 [--seed 1] [--feats_conf conf/feats.yaml] [--gl_iters 32]
-                [--src_spk flite_awb] [--tgt_spk espeak_f1] [--heldout_spks \"espeak_m1 fest_slt\"] [--n_ref 5]
+                [--src_spk flite_awb] [--tgt_spk espeak_f1] [--heldout_spks \"espeak_m1 flite_rms\"] [--n_ref 5]
                 [--systems \"cyclegan stargan disentangle\"] [--cyclegan_conf conf/cyclegan_quick.yaml]
                 [--stargan_conf conf/stargan_quick.yaml] [--disentangle_conf conf/disentangle_quick.yaml]"
 
@@ -86,6 +86,7 @@ conf_of() {
   case $1 in cyclegan) echo "$cyclegan_conf" ;; stargan) echo "$stargan_conf" ;; disentangle) echo "$disentangle_conf" ;; esac
 }
 speakers_of() { case $1 in cyclegan) echo "--speakers $src_spk,$tgt_spk" ;; *) echo "" ;; esac; }
+name_of() { case $1 in cyclegan) echo CycleGAN-VC ;; stargan) echo StarGAN-VC ;; disentangle) echo Disentangle ;; esac; }
 for system in $systems; do
   [ -n "$(exp_dir "$system")" ] || { echo "$0: unknown system '$system' (cyclegan, stargan, disentangle)" >&2; exit 1; }
 done
@@ -135,13 +136,14 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     log "stage 6: mel-cepstral distortion (DTW) of $system's conversions to $tgt_spk's parallel recordings"
     ${train_cmd} "$exp/log/evaluate_eval.log" \
       vc evaluate --converted "$exp/convert/eval" --data data/eval --tgt-spk "$tgt_spk" --out "$exp/evaluate/eval"
-    printf '%s\t%s\n' "$system $src_spk -> $tgt_spk" "$exp/evaluate/eval/summary.json" >> "$mcd_rows"
+    printf '%s\t%s\n' "$(name_of "$system") $src_spk -> $tgt_spk" "$exp/evaluate/eval/summary.json" >> "$mcd_rows"
     [ "$system" = disentangle ] || continue
     for spk in $heldout_spks; do
       ${train_cmd} "$exp/log/evaluate_eval_oneshot_$spk.log" \
         vc evaluate --converted "$exp/convert/eval_oneshot_$spk" --data data/eval --tgt-spk "$spk" \
           --out "$exp/evaluate/eval_oneshot_$spk"
-      printf '%s\t%s\n' "$system one-shot $src_spk -> $spk" "$exp/evaluate/eval_oneshot_$spk/summary.json" >> "$mcd_rows"
+      printf '%s\t%s\n' "$(name_of "$system") one-shot $src_spk -> $spk" \
+        "$exp/evaluate/eval_oneshot_$spk/summary.json" >> "$mcd_rows"
     done
     log "stage 6: latent speaker probe on dump/eval (content codes vs input features)"
     ${train_cmd} "$exp/log/evaluate_disentangle.log" \
