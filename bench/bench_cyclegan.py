@@ -14,7 +14,7 @@ import tempfile
 
 import torch
 
-from common import median_seconds, parser, setup, table
+from common import add_precision_option, median_seconds, mixed_flags, parser, setup, table
 from vc.audio import FeatureConfig
 from vc.models.cyclegan_vc import CycleGANVC, CycleGANVCParams
 from vc.train.config import TrainConfig
@@ -51,8 +51,7 @@ def measure(args, device: torch.device, mixed: bool) -> dict[str, float]:
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--precision", choices=["fp32", "mixed", "both"], default="both",
-                   help="fp32, mixed (CUDA AMP or CPU bf16 autocast), or both [both]")
+    add_precision_option(p)
     args = p.parse_args()
     device = setup(args)
     model = CycleGANVC(80, CycleGANVCParams())
@@ -61,7 +60,7 @@ def main() -> None:
     print(f"paper size: generator {g_params:.2f} M parameters (anchor 24.5 M), "
           f"discriminator {d_params:.2f} M each (anchor 16.7 M, ungated)")
     rows = []
-    for mixed in {"fp32": [False], "mixed": [True], "both": [False, True]}[args.precision]:
+    for mixed in mixed_flags(args):
         r = measure(args, device, mixed)
         rows += [
             [f"train iteration, 1 x 80 x 64 ({r['dtype']})", f"{r['train']:.2f} s", f"{ANCHOR_TRAIN_S:.2f} s",

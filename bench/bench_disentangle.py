@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from common import median_seconds, ms, parser, setup, table
+from common import add_precision_option, median_seconds, mixed_flags, ms, parser, setup, table
 from vc.audio import FeatureConfig
 from vc.config import from_dict, load_yaml
 from vc.models.disentangle import Disentangle
@@ -147,8 +147,7 @@ def measure_quick(args, device: torch.device, mixed: bool) -> dict[str, Any]:
 
 def main() -> None:
     p = parser(__doc__)
-    p.add_argument("--precision", choices=["fp32", "mixed", "both"], default="both",
-                   help="fp32, mixed (CUDA AMP or CPU bf16 autocast), or both [both]")
+    add_precision_option(p)
     args = p.parse_args()
     device = setup(args)
     model = build_model("disentangle", PAPER_DIM, paper_params())
@@ -159,7 +158,7 @@ def main() -> None:
           f"{sum(count.values()):.2f} M parameters (anchor {ANCHOR_PARAMS_M} M): content encoder "
           f"{count['content_encoder']:.2f} M, latent classifier {count['classifier']:.2f} M, "
           f"decoder {count['decoder']:.2f} M")
-    precisions = {"fp32": [False], "mixed": [True], "both": [False, True]}[args.precision]
+    precisions = mixed_flags(args)
     rows = []
     for mixed in precisions:
         r = measure_paper(args, device, mixed)

@@ -84,3 +84,14 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1e3:.1f} ms"
+
+
+def add_precision_option(p: argparse.ArgumentParser) -> None:
+    """``--precision fp32|mixed|both`` for benchmarks that time training or inference both ways."""
+    p.add_argument("--precision", choices=["fp32", "mixed", "both"], default="both",
+                   help="fp32, mixed (CUDA AMP or CPU bf16 autocast), or both [both]")
+
+
+def mixed_flags(args: argparse.Namespace) -> list[bool]:
+    """The ``mixed`` settings ``--precision`` asks for, fp32 first."""
+    return {"fp32": [False], "mixed": [True], "both": [False, True]}[args.precision]
