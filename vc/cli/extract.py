@@ -13,6 +13,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--conf", required=True, help="feature config YAML (top-level keys or a 'feats:' section)")
     p.add_argument("--out", required=True, help="dump directory to write")
     p.add_argument("--nj", type=int, default=1, help="parallel jobs (processes) [1]")
+    p.add_argument("--save-audio", action="store_true",
+                   help="also store each utterance's waveform at the feature rate (audio.scp): vocoders train on it")
     p.add_argument("--allow-pipes", action="store_true", help="run 'cmd |' entries of wav.scp")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     cfg = FeatureConfig.load(args.conf)
     data = DataDir.read(args.data)
     summary = extract_dump(data, cfg, args.out, nj=args.nj, allow_pipes=args.allow_pipes,
-                           progress=not args.no_progress)
-    print(f"{args.out}: {cfg.kind} [frames, {cfg.dim}] for {summary}")
+                           save_audio=args.save_audio, progress=not args.no_progress)
+    audio = " and the audio" if args.save_audio else ""
+    print(f"{args.out}: {cfg.kind} [frames, {cfg.dim}]{audio} for {summary}")
     return 0

@@ -3,6 +3,8 @@
 A dump directory holds:
     feats.scp          utt -> /abs/path/feats.JOB.ark:offset (readable by Kaldi, kaldiio, ESPnet)
     feats.JOB.ark      one archive per extraction job
+    audio.scp          (with --save-audio) utt -> the float32 waveform the features were
+    audio.JOB.ark      computed from, at the config's sample rate: what vocoders train on
     utt2num_frames     frames per utterance
     utt2spk, spk2utt   copied from the data dir
     feats.yaml         the FeatureConfig the features were computed with, and the vc version
@@ -11,6 +13,7 @@ A dump directory holds:
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
@@ -34,6 +37,7 @@ from vc.errors import ConfigError, DataError
 from vc.utils import atomic_write_text
 
 FEATS_SCP = "feats.scp"
+AUDIO_SCP = "audio.scp"
 FEATS_CONFIG = "feats.yaml"
 UTT2NUM_FRAMES = "utt2num_frames"
 
@@ -47,6 +51,10 @@ class FeatureDump:
         self._scp = read_kaldi_map(root / FEATS_SCP)
         self._reader = kaldiio.load_scp(str(root / FEATS_SCP))
         self.utt2spk = read_kaldi_map(root / "utt2spk") if (root / "utt2spk").exists() else {}
+        self.num_frames = {u: int(n) for u, n in read_kaldi_map(root / UTT2NUM_FRAMES).items()} \
+            if (root / UTT2NUM_FRAMES).exists() else {}
+        self.has_audio = (root / AUDIO_SCP).is_file()
+        self._audio = kaldiio.load_scp(str(root / AUDIO_SCP)) if self.has_audio else None
 
     @classmethod
     def open(cls, path: str | Path) -> FeatureDump:
@@ -81,6 +89,21 @@ class FeatureDump:
             )
         return feats
 
+    def audio(self, utt: str) -> np.ndarray:
+        """The waveform [samples] the features of ``utt`` were computed from (dumps made with --save-audio)."""
+        if self._audio is None:
+            raise DataError(f"{self.root}: the dump holds no audio ({AUDIO_SCP}); "
+                            "extract it again with 'vc extract --save-audio'")
+        if utt not in self._audio:
+            raise DataError(f"{self.root / AUDIO_SCP}: no utterance {utt!r}")
+        try:
+            wav = self._audio[utt]
+        except Exception as e:  # kaldiio raises bare OSError/ValueError on damaged arks
+            raise DataError(f"{self.root / AUDIO_SCP}: cannot read {utt!r} ({e})") from None
+        if wav.ndim != 1:
+            raise DataError(f"{self.root / AUDIO_SCP}: {utt!r} has shape {list(wav.shape)}, expected [samples]")
+        return wav
+
     def items(self) -> Iterator[tuple[str, np.ndarray]]:
         for utt in self._scp:
             yield utt, self[utt]
@@ -112,6 +135,7 @@ def extract_dump(
     *,
     nj: int = 1,
     allow_pipes: bool = False,
+    save_audio: bool = False,
     progress: bool = True,
 ) -> ExtractSummary:
     """Compute features for every utterance of ``data`` into the dump directory ``out``.
@@ -134,10 +158,10 @@ def extract_dump(
     try:
         # The jobs' arks live beside the output (same filesystem) so installing is a rename.
         with tempfile.TemporaryDirectory(prefix=".extract-", dir=out) as tmp:
-            jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes) for i, shard in enumerate(shards)]
+            jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes, save_audio) for i, shard in enumerate(shards)]
             with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
                 results = _run_jobs(jobs, bar.update)
-            _install(out, Path(tmp), results, data, cfg)
+            _install(out, Path(tmp), results, data, cfg, save_audio)
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -154,6 +178,7 @@ class _Job:
     cfg: FeatureConfig
     tmp: Path
     allow_pipes: bool
+    save_audio: bool
 
 
 @dataclass
@@ -208,38 +233,55 @@ def _extract_job_in_worker(job: _Job) -> _JobResult:
 
 def _extract_job(job: _Job, tick: Callable[[], object]) -> _JobResult:
     compute = FeatureComputer(job.cfg)
-    ark, scp = job.tmp / f"feats.{job.index}.ark", job.tmp / f"feats.{job.index}.scp"
     num_frames: dict[str, int] = {}
     seconds = 0.0
-    with kaldiio.WriteHelper(f"ark,scp:{ark},{scp}") as writer:
+    with contextlib.ExitStack() as stack:
+        writer = stack.enter_context(_ark_writer(job.tmp, "feats", job.index))
+        audio_writer = stack.enter_context(_ark_writer(job.tmp, "audio", job.index)) if job.save_audio else None
         for utt in job.data.utts:
             wav = load_utterance(job.data, utt, job.cfg.sample_rate, min_samples=job.cfg.win_size,
                                  allow_pipes=job.allow_pipes)
             feats = compute(wav)
             writer(utt, feats)
+            if audio_writer is not None:
+                audio_writer(utt, np.asarray(wav, dtype=np.float32))
             num_frames[utt] = len(feats)
             seconds += len(wav) / job.cfg.sample_rate
             tick()
     return _JobResult(job.index, num_frames, seconds)
 
 
-def _install(out: Path, tmp: Path, results: list[_JobResult], data: DataDir, cfg: FeatureConfig) -> None:
-    """Move the finished arks into ``out`` and write the merged scp and metadata."""
-    for old in out.glob("feats.*.ark"):
-        old.unlink()
-    scp_lines: list[str] = []
-    for r in sorted(results, key=lambda r: r.index):
-        tmp_ark, final_ark = tmp / f"feats.{r.index}.ark", out / f"feats.{r.index}.ark"
-        os.replace(tmp_ark, final_ark)
-        for line in (tmp / f"feats.{r.index}.scp").read_text().splitlines():
-            utt, loc = line.split(maxsplit=1)
-            scp_lines.append(f"{utt} {loc.replace(str(tmp_ark), str(final_ark), 1)}")
+def _ark_writer(tmp: Path, name: str, index: int) -> kaldiio.WriteHelper:
+    return kaldiio.WriteHelper(f"ark,scp:{tmp / f'{name}.{index}.ark'},{tmp / f'{name}.{index}.scp'}")
+
+
+def _install(out: Path, tmp: Path, results: list[_JobResult], data: DataDir, cfg: FeatureConfig,
+             save_audio: bool) -> None:
+    """Move the finished arks into ``out`` and write the merged scps and metadata."""
+    for name in ("feats", "audio"):
+        for old in out.glob(f"{name}.*.ark"):
+            old.unlink()
+    (out / AUDIO_SCP).unlink(missing_ok=True)
+    _install_arks(out, tmp, "feats", results)
+    if save_audio:
+        _install_arks(out, tmp, "audio", results)
     num_frames = {u: n for r in results for u, n in r.num_frames.items()}
-    atomic_write_text(out / FEATS_SCP, "".join(f"{line}\n" for line in sorted(scp_lines)))
     atomic_write_text(out / UTT2NUM_FRAMES, "".join(f"{u} {num_frames[u]}\n" for u in sorted(num_frames)))
     atomic_write_text(out / "utt2spk", "".join(f"{u} {s}\n" for u, s in sorted(data.utt2spk.items())))
     atomic_write_text(out / "spk2utt", "".join(f"{s} {' '.join(us)}\n" for s, us in sorted(data.spk2utt.items())))
     atomic_write_text(out / FEATS_CONFIG, yaml.safe_dump({"vc_version": __version__, **to_dict(cfg)}, sort_keys=False))
+
+
+def _install_arks(out: Path, tmp: Path, name: str, results: list[_JobResult]) -> None:
+    """Move the jobs' ``name``.JOB.ark files into ``out`` and write their merged ``name``.scp."""
+    scp_lines: list[str] = []
+    for r in sorted(results, key=lambda r: r.index):
+        tmp_ark, final_ark = tmp / f"{name}.{r.index}.ark", out / f"{name}.{r.index}.ark"
+        os.replace(tmp_ark, final_ark)
+        for line in (tmp / f"{name}.{r.index}.scp").read_text().splitlines():
+            utt, loc = line.split(maxsplit=1)
+            scp_lines.append(f"{utt} {loc.replace(str(tmp_ark), str(final_ark), 1)}")
+    atomic_write_text(out / f"{name}.scp", "".join(f"{line}\n" for line in sorted(scp_lines)))
 
 
 def _read_config(path: Path) -> FeatureConfig:

@@ -177,12 +177,16 @@ def _load_speaker(
     )
 
 
-def _step_rng(seed: int, step: int, stream: int) -> np.random.Generator:
+def step_rng(seed: int, step: int, stream: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence((seed, step), spawn_key=(stream,)))
 
 
-class _SegmentLoader(ABC):
-    """The step-seeded infinite stream shared by both layouts; subclasses define ``_batch``."""
+class StepSeededLoader(ABC):
+    """The step-seeded infinite stream shared by every segment loader; subclasses define ``_batch``.
+
+    ``sampler`` supplies ``speakers`` and ``dim`` (a :class:`SegmentSampler` here, the
+    audio sampler of :mod:`vc.data.audio` for vocoders).
+    """
 
     def __init__(self, sampler: SegmentSampler, batch_size: int, seed: int, num_workers: int) -> None:
         if batch_size < 1:
@@ -217,11 +221,11 @@ class _SegmentLoader(ABC):
 
     def batch(self, step: int) -> Batch:
         """The training batch of ``step`` (a pure function of the seed and the step)."""
-        return self._batch(_step_rng(self.seed, step, _TRAIN_STREAM))
+        return self._batch(step_rng(self.seed, step, _TRAIN_STREAM))
 
     def fixed_batches(self, n: int) -> list[Batch]:
         """``n`` validation batches: the same on every call, disjoint from the training stream."""
-        return [self._batch(_step_rng(self.seed, i, _VALID_STREAM)) for i in range(n)]
+        return [self._batch(step_rng(self.seed, i, _VALID_STREAM)) for i in range(n)]
 
     def __iter__(self) -> Iterator[Batch]:
         batches = self._worker_batches() if self.num_workers else map(self.batch, itertools.count(self.step))
@@ -244,7 +248,7 @@ class _SegmentLoader(ABC):
 class _Steps(IterableDataset):
     """This worker's share of the steps from ``start``: those congruent to its id."""
 
-    def __init__(self, loader: _SegmentLoader, start: int, num_workers: int) -> None:
+    def __init__(self, loader: StepSeededLoader, start: int, num_workers: int) -> None:
         self.loader, self.start, self.num_workers = loader, start, num_workers
 
     def __iter__(self) -> Iterator[Batch]:
@@ -253,7 +257,7 @@ class _Steps(IterableDataset):
         return map(self.loader.batch, itertools.count(self.start + worker, self.num_workers))
 
 
-class PairedSpeakersLoader(_SegmentLoader):
+class PairedSpeakersLoader(StepSeededLoader):
     """CycleGAN-VC batches: {"x": [B, dim, T] of ``source``, "y": [B, dim, T] of ``target``}.
 
     The two halves are drawn independently: unpaired, never aligned.
@@ -283,7 +287,7 @@ class PairedSpeakersLoader(_SegmentLoader):
                 "y": torch.from_numpy(self.sampler.sample(1, self.batch_size, rng))}
 
 
-class MultiSpeakerLoader(_SegmentLoader):
+class MultiSpeakerLoader(StepSeededLoader):
     """StarGAN-VC batches: {"feats": [B, dim, T], "speaker": [B], "target": [B]}.
 
     ``speaker`` and ``target`` are long indices into ``speakers``; ``target`` is a uniformly
