@@ -32,13 +32,10 @@ from vc.audio.features import FeatureComputer
 from vc.audio.io import check_signal, resample
 from vc.audio.stats import FeatureStats, StatsStore
 from vc.audio.world import synthesize, unpack, world_layout
-from vc.config import load_yaml
 from vc.device import cpu_has_fast_bf16, resolve_device
 from vc.errors import AudioError, ConfigError, DataError
-from vc.models import build_model
-from vc.train.checkpoint import latest_checkpoint, load_checkpoint
-from vc.train.experiment import ExperimentConfig
-from vc.vocoders import build_vocoder
+from vc.train.restore import load_trained
+from vc.vocoders import load_vocoder
 
 WORLD_VOCODER = "world"  # WORLD synthesis for kind: world features, handled here (no torch module)
 
@@ -107,33 +104,10 @@ class Converter:
     ) -> Converter:
         """The model of ``exp_dir`` at its latest checkpoint (or ``checkpoint``), in eval mode,
         with the EMA weights of its EMA networks when the checkpoint has them and ``use_ema``."""
-        exp = Path(exp_dir)
-        if not exp.is_dir():
-            raise DataError(f"{exp}: experiment directory not found")
-        config_path = exp / "config.yaml"
-        if not config_path.is_file():
-            raise DataError(f"{config_path}: not found (is {exp} an experiment directory written by 'vc train'?)")
-        path = Path(checkpoint) if checkpoint is not None else latest_checkpoint(exp / "checkpoints")
-        if path is None:
-            raise DataError(f"{exp / 'checkpoints'}: no checkpoint (train the experiment first)")
-        if not path.is_file():
-            raise DataError(f"{path}: checkpoint not found")
-        state = load_checkpoint(path)
-        config = _experiment_config(load_yaml(config_path), str(config_path))
-        saved = _experiment_config(state.get("config"), f"{path}: config")
-        if (config.model, config.model_params) != (saved.model, saved.model_params):
-            raise ConfigError(f"{config_path} describes model {config.model!r} with other model_params than "
-                              f"checkpoint {path} ({saved.model!r}); the config was edited after training")
-        feature_config = FeatureConfig.from_mapping(_extra(state, "feature_config", path),
-                                                    f"{path}: extra.feature_config")
-        stats = StatsStore(feature_config, {
-            name: FeatureStats(int(st["count"]), st["sum"].double().numpy(), st["sumsq"].double().numpy())
-            for name, st in _extra(state, "stats", path).items()})
-        model = build_model(saved.model, feature_config.dim, saved.model_params, f"{path}: model_params")
-        ema = _load_weights(model, state, use_ema, path)
-        converter = cls(model, feature_config, _extra(state, "speakers", path), stats, saved.data.normalize,
-                        device, chunk_frames, overlap_frames, bf16)
-        converter.checkpoint, converter.step, converter.using_ema = path, int(state["step"]), ema
+        trained = load_trained(exp_dir, checkpoint, use_ema)
+        converter = cls(trained.model, trained.feature_config, trained.speakers, trained.stats,
+                        trained.config.data.normalize, device, chunk_frames, overlap_frames, bf16)
+        converter.checkpoint, converter.step, converter.using_ema = trained.checkpoint, trained.step, trained.using_ema
         return converter
 
     @property
@@ -195,9 +169,11 @@ class Converter:
         """``src``'s speech ``wav`` at rate ``sr`` spoken as ``tgt``: float32 at :attr:`sample_rate`,
         as long as the input resampled. ``tgt`` is a training speaker or a :meth:`reference`;
         ``src`` may be None for models that do not need it (projection models trained on
-        globally normalised features). ``vocoder_opts`` go to the vocoder's constructor (gl:
-        n_iter, momentum, mel_inversion); ``seed`` fixes Griffin-Lim's initial phase; ``name``
-        labels errors about the signal."""
+        globally normalised features). ``vocoder`` is ``gl``, ``world`` (WORLD features) or a
+        trained vocoder's experiment directory, whose feature config must equal the model's.
+        ``vocoder_opts`` go to the vocoder's constructor (gl: n_iter, momentum, mel_inversion)
+        or its inference (a trained WaveNet: method); ``seed`` fixes Griffin-Lim's initial
+        phase or a neural vocoder's noise; ``name`` labels errors about the signal."""
         route = self._route(src, tgt)
         vocode = self._vocoder(vocoder, vocoder_opts)
         wav = self._prepare(wav, sr, name)
@@ -343,7 +319,7 @@ class Converter:
                 raise ConfigError(f"the world vocoder takes no options (got {', '.join(sorted(opts))})")
             return lambda feats, length, seed: _fit_length(synthesize(unpack(feats, cfg), cfg), length)
         try:
-            module = build_vocoder(name, cfg, **opts).to(self.device).eval()
+            module = load_vocoder(name, cfg, **opts).to(self.device).eval()
         except TypeError as e:  # an option the vocoder's constructor does not take
             raise ConfigError(f"vocoder {name!r}: {e}") from None
 
@@ -379,33 +355,6 @@ def _fade_weights(length: int, overlap: int, first: bool, last: bool, like: torc
     if not last:
         w[length - overlap:] = ramp.flip(0)
     return w
-
-
-def _experiment_config(raw: Any, where: str) -> ExperimentConfig:
-    """The experiment config as saved (config.yaml or a checkpoint's ``config``)."""
-    if not isinstance(raw, dict):
-        raise DataError(f"{where}: no experiment config saved")
-    return ExperimentConfig.from_mapping(raw, where)
-
-
-def _extra(state: dict[str, Any], key: str, path: Path) -> Any:
-    try:
-        return state["extra"][key]
-    except (KeyError, TypeError):
-        raise DataError(f"{path}: checkpoint lacks extra.{key} (not written by 'vc train')") from None
-
-
-def _load_weights(model: torch.nn.Module, state: dict[str, Any], use_ema: bool, path: Path) -> bool:
-    """Load the checkpoint's weights, then the EMA shadows over their networks; True when EMA was used."""
-    ema = (state.get("ema") or {}) if use_ema else {}
-    try:
-        model.load_state_dict(state["model"])
-        for name, weights in ema.items():
-            getattr(model, name).load_state_dict(weights)
-    except (KeyError, RuntimeError, AttributeError) as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise DataError(f"{path}: weights do not fit the model ({reason})") from None
-    return bool(ema)
 
 
 def _log_f0_of(feats: np.ndarray, cfg: FeatureConfig, what: str) -> LogF0Stats:

@@ -27,6 +27,8 @@ def run(args: argparse.Namespace) -> int:
         train=args.train_dump, valid=args.valid_dump, stats=args.stats,
         speakers=args.speakers.split(",") if args.speakers else None)
     trainer = build_trainer(config, args.exp, device=args.device)
+    if trainer.is_main and trainer.description:
+        print(trainer.description, flush=True)
     trainer.fit(resume=args.resume)
     print(f"{args.exp}: trained to step {trainer.step}")
     return 0

@@ -8,7 +8,7 @@ data:
   valid: dump/dev
   stats: dump/train/stats.npz
   speakers: [A, B]          # cyclegan_vc: source, target
-  segment_frames: 64
+  segment_frames: 64         # vocoders: frames per audio segment
 train: {...}                # vc.train.config.TrainConfig
 ```
 The dump's feature config and the normalisation statistics travel inside every
@@ -24,6 +24,7 @@ from typing import Any, Literal
 from vc import __version__
 from vc.audio.stats import StatsStore
 from vc.config import from_dict, load_yaml, to_dict
+from vc.data.audio import AudioSegmentLoader
 from vc.data.dump import FeatureDump
 from vc.data.unpaired import MultiSpeakerLoader, PairedSpeakersLoader
 from vc.errors import ConfigError
@@ -39,8 +40,9 @@ class DataConfig:
     valid: str | None = None
     stats: str | None = None  # None: <train>/stats.npz
     speakers: list[str] = field(default_factory=list)
-    segment_frames: int = 64
-    normalize: Literal["speaker", "global", "none"] = "speaker"
+    segment_frames: int = 64  # vocoders: frames per training item, audio segment = frames x hop
+    # None: per speaker for conversion models, global for vocoders (they serve every speaker)
+    normalize: Literal["speaker", "global", "none"] | None = None
     short: Literal["skip", "wrap"] = "skip"
 
 
@@ -64,6 +66,9 @@ class ExperimentConfig:
             raise ConfigError(f"{where}: {e}") from None
         if config.model not in MODELS:
             raise ConfigError(f"{where}: model: unknown model {config.model!r} (available: {', '.join(sorted(MODELS))})")
+        if config.data.normalize is None:
+            default = "global" if MODELS[config.model].data_layout == "audio" else "speaker"
+            config = replace(config, data=replace(config.data, normalize=default))
         return config
 
     @classmethod
@@ -91,6 +96,7 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
         config = replace(config, model_params=model_params)
     seed_everything(config.train.seed)  # the initial weights, too, follow from the seed
     model = build_model(config.model, train_dump.config.dim, model_params)
+    model.check_feature_config(train_dump.config)
     train = _loader(model, config, train_dump, stats, seed=config.train.seed)
     valid = None
     if data.valid:
@@ -101,13 +107,18 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
     extra = {"feature_config": to_dict(train_dump.config), "speakers": list(train.speakers),
              "stats": {name: {"count": st.count, "sum": st.sum, "sumsq": st.sumsq} for name, st in stats.stats.items()}}
     experiment = {"vc_version": __version__, **to_dict(config)}
-    return Trainer(model, config.train, exp_dir, train, valid, device=device, experiment_config=experiment, extra=extra)
+    return Trainer(model, config.train, exp_dir, train, valid, device=device, experiment_config=experiment, extra=extra,
+                   description=model.describe(train_dump.config))
 
 
 def _loader(model: Any, config: ExperimentConfig, dump: FeatureDump, stats: StatsStore, seed: int):
     data, train = config.data, config.train
     common = dict(segment_frames=data.segment_frames, batch_size=train.batch_size, seed=seed,
                   normalize=data.normalize, short=data.short, num_workers=train.num_workers)
+    if model.data_layout == "audio":
+        return AudioSegmentLoader(dump, stats, data.segment_frames, train.batch_size, seed,
+                                  context_frames=model.context_frames, hop_length=model.hop_length,
+                                  normalize=data.normalize, num_workers=train.num_workers)
     if model.data_layout == "paired":
         if len(data.speakers) != 2:
             raise ConfigError(f"data.speakers: {config.model} converts one pair; give [source, target], "

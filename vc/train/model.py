@@ -9,7 +9,7 @@ validation and checkpoints. A model never calls ``.backward()``, ``optimizer.ste
 from __future__ import annotations
 
 import abc
-from typing import ContextManager, Protocol
+from typing import Any, ContextManager, Protocol
 
 import torch
 from torch import nn
@@ -60,6 +60,15 @@ class TrainableModel(nn.Module, abc.ABC):
     def check_train_config(self, config: TrainConfig) -> None:
         """Raise ConfigError when the ``train:`` section cannot work with this model (say,
         ``max_steps`` against a phase schedule); default: anything goes."""
+
+    def check_feature_config(self, cfg: Any) -> None:
+        """Raise ConfigError when this model cannot work on features of ``cfg`` (a FeatureConfig;
+        a vocoder's upsampling must match its hop); default: anything goes."""
+
+    def describe(self, cfg: Any) -> str:
+        """One line for the training log and console; vocoders add their receptive field."""
+        params = sum(p.numel() for p in self.parameters())
+        return f"{type(self).__name__}: {params / 1e6:.2f} M parameters"
 
     def ema_networks(self) -> list[str]:
         """Attribute names of networks whose exponential moving average is kept for inference."""

@@ -79,6 +79,7 @@ class Trainer:
         device: str | torch.device = "auto",
         experiment_config: dict[str, Any] | None = None,
         extra: dict[str, Any] | None = None,
+        description: str | None = None,
     ) -> None:
         config.check()
         model.check_train_config(config)
@@ -89,6 +90,7 @@ class Trainer:
         self.valid_loader = valid_loader
         self.experiment_config = experiment_config if experiment_config is not None else {"train": to_dict(config)}
         self.extra = extra or {}
+        self.description = description  # a line about the model for the log, e.g. its size
         self.step = 0  # number of completed steps
 
         self._owns_process_group = _init_distributed(device)
@@ -130,6 +132,8 @@ class Trainer:
         log = _RankZeroLog(self.exp_dir, enabled=self.is_main)
         log.line(f"{'resumed at' if resume else 'starting at'} step {self.step} of {self.config.max_steps} "
                  f"on {self.device} (world size {self.world_size}, amp {self.amp_dtype or 'off'})")
+        if self.description:
+            log.line(self.description)
         self._saved_at = self.step if resume else -1
         try:
             with log:
