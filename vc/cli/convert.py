@@ -45,7 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True,
                    help="a .wav file for one input; otherwise a directory for <utt>.wav and wav.scp "
                         "(recipes: exp/<name>/convert/<set>)")
-    p.add_argument("--vocoder", default="gl", help="gl (log-mel/linear features) or world (WORLD features) [gl]")
+    p.add_argument("--vocoder", default="gl", metavar="gl|world|EXP",
+                   help="gl (log-mel/linear features), world (WORLD features), or the experiment directory of a "
+                        "vocoder trained with 'vc train' on the same feature config [gl]")
     p.add_argument("--iters", type=int, default=32, help="Griffin-Lim iterations [32]")
     p.add_argument("--seed", type=int, default=0, help="seed of Griffin-Lim's initial phase [0]")
     p.add_argument("--checkpoint", metavar="PATH", help="checkpoint to use [the latest in EXP/checkpoints]")

@@ -1,10 +1,13 @@
 """Vocoders: stored features [batch, dim, frames] -> waveforms [batch, samples].
 
-Each is built by registry name from the FeatureConfig its input was computed with.
+Griffin-Lim is built by registry name (``gl``) from the FeatureConfig its input was
+computed with; a trained neural vocoder (``model: wavenet`` or ``parallel_wavenet``) is
+loaded from its experiment directory and carries its own config (see :func:`load_vocoder`).
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -29,12 +32,32 @@ def build_vocoder(name: str, cfg: FeatureConfig, **params: Any) -> nn.Module:
     return VOCODERS[name](cfg, **params)
 
 
+def load_vocoder(spec: str, cfg: FeatureConfig | None = None, **params: Any) -> nn.Module:
+    """The vocoder ``spec`` names: a registered one (``gl``) for features of ``cfg``, or the
+    trained vocoder in experiment directory ``spec``, whose feature config must equal ``cfg``
+    when ``cfg`` is given. ``params`` go to the constructor (gl) or to inference (trained)."""
+    if spec in VOCODERS:
+        if cfg is None:
+            raise ConfigError(f"vocoder {spec!r}: needs the features' config")
+        return build_vocoder(spec, cfg, **params)
+    if not Path(spec).is_dir():
+        raise ConfigError(f"unknown vocoder {spec!r}: give {' or '.join(sorted(VOCODERS))}, or the experiment "
+                          "directory of a vocoder trained with 'vc train'")
+    from vc.vocoders.trained import TrainedVocoder  # imports the model registry, which imports this package
+
+    vocoder = TrainedVocoder.load(spec, **params)
+    if cfg is not None:
+        cfg.require_same(vocoder.feature_config, f"the input features (left) vs vocoder {spec} (right)")
+    return vocoder
+
+
 __all__ = [
     "VOCODERS",
     "FastGriffinLim",
     "GriffinLim",
     "MelInverter",
     "build_vocoder",
+    "load_vocoder",
     "log_spectral_distance",
     "spectral_convergence",
 ]
