@@ -268,3 +268,46 @@ def test_gradient_penalty_positive_and_trains_discriminator() -> None:
     patch = PatchGAN2d(channels=SMALL, num_classes=2)
     gp = gradient_penalty(patch, torch.randn(2, 1, 25, 33), torch.randn(2, 1, 25, 33))
     assert gp.item() > 0 and torch.isfinite(gp)
+
+
+# ---- WaveNet blocks and the upsampler ----------------------------------------------------------
+
+@pytest.mark.parametrize("scale", [1, 2, 3, 4, 5])
+def test_frame_upsample_is_the_depthwise_transposed_conv(scale: int) -> None:
+    from vc.nn.wavenet import FrameUpsample1d
+
+    up = FrameUpsample1d(6, scale)
+    with torch.no_grad():
+        up.weight.normal_()
+    ref = nn.ConvTranspose1d(6, 6, 2 * scale, stride=scale, padding=scale // 2, groups=6, bias=False)
+    with torch.no_grad():
+        ref.weight.copy_(up.weight[:, None, :])
+    x = torch.randn(2, 6, 7)
+    torch.testing.assert_close(up(x), ref(x)[..., : 7 * scale])
+
+
+def test_upsampler_starts_as_interpolation_and_drops_its_context() -> None:
+    from vc.nn.wavenet import ConvUpsampler
+
+    up = ConvUpsampler(3, [4, 2], context=2)
+    c = torch.arange(10, dtype=torch.float32).expand(1, 3, 10)  # a ramp over frames
+    y = up(c)
+    assert y.shape == (1, 3, 6 * 8)
+    # Frame t (t = 2..7 of the input, the context dropped) is centred on block [8(t-2), 8(t-1)).
+    inner = y[0, 0, 8:-8].reshape(-1, 8).mean(1)
+    torch.testing.assert_close(inner, torch.arange(3, 7, dtype=torch.float32), atol=0.05, rtol=0)
+    assert up.pad(torch.zeros(1, 3, 5)).shape == (1, 3, 9)
+
+
+def test_wavenet_block_causal_and_centred() -> None:
+    from vc.nn.wavenet import WaveNetBlock, cycle_dilations, receptive_field
+
+    assert cycle_dilations(6, 2) == [1, 2, 4, 1, 2, 4] and receptive_field(3, [1, 2, 4, 1, 2, 4]) == 29
+    for causal in (True, False):
+        block = WaveNetBlock(4, 8, 2, 3, kernel_size=3, dilation=4, causal=causal)
+        x, c = torch.randn(1, 4, 40, requires_grad=True), torch.randn(1, 3, 40)
+        out, skip = block(x, c)
+        assert out.shape == x.shape and skip.shape == (1, 2, 40)
+        out[0, :, 20].sum().backward()
+        touched = (x.grad[0].abs().sum(0) > 0).nonzero().flatten().tolist()
+        assert touched == ([12, 16, 20] if causal else [16, 20, 24])
