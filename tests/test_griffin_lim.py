@@ -194,11 +194,25 @@ def test_cli_copy_synthesis_of_wav_files(wavs: list[Path], conf: Path, tmp_path:
     scp = [line.split() for line in (out / "wav.scp").read_text().splitlines()]
     assert scp == [["utt_a", str((out / "utt_a.wav").resolve())], ["utt_b", str((out / "utt_b.wav").resolve())]]
     rows = read_scores(out / "scores.tsv")
-    assert rows[0] == ["utt", "seconds", "spectral_convergence", "lsd_db"]
+    assert rows[0] == ["utt", "seconds", "spectral_convergence", "lsd_db", "mrstft", "mcd_db"]
     assert [r[:2] for r in rows[1:]] == [["utt_a", "0.750"], ["utt_b", "0.500"]]
-    assert all(0 < float(r[2]) < 1 and float(r[3]) > 0 for r in rows[1:])
+    assert all(0 < float(r[2]) < 1 and float(r[3]) > 0 and float(r[4]) > 0 and float(r[5]) > 0 for r in rows[1:])
     summary = capsys.readouterr().out
     assert "2 utterances" in summary and "real-time factor" in summary and "spectral convergence" in summary
+    assert "multi-resolution STFT distance" in summary and "MCD" in summary
+
+
+def test_cli_batches_pad_and_cut_back_each_utterance(wavs: list[Path], conf: Path, tmp_path: Path) -> None:
+    one, two = tmp_path / "one", tmp_path / "two"
+    for out, size in ((one, "1"), (two, "2")):
+        assert main(["vocode", "--conf", str(conf), "--iters", "8", "--momentum", "0", "--batch-size", size,
+                     *map(str, wavs), "--out", str(out)]) == 0
+    for utt, samples in (("utt_a", 12001), ("utt_b", 8000)):
+        alone, batched = sf.read(one / f"{utt}.wav")[0], sf.read(two / f"{utt}.wav")[0]
+        assert len(alone) == len(batched) == samples
+    # utt_b, padded with its last frame to utt_a's length, keeps its quality.
+    quality = {path.parent.name: float(read_scores(path)[2][2]) for path in (one / "scores.tsv", two / "scores.tsv")}
+    assert abs(quality["one"] - quality["two"]) < 0.1
 
 
 def test_cli_single_wav_output(wavs: list[Path], conf: Path, tmp_path: Path) -> None:
@@ -265,7 +279,9 @@ def test_cli_bad_input_is_one_line_and_leaves_no_output(
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--vocoder", "wavenet"], "unknown vocoder 'wavenet' (available: gl)"),
+    [(["--vocoder", "wavenet"], "unknown vocoder 'wavenet': give gl, or the experiment directory"),
+     (["--method", "naive"], "--method: only for a trained WaveNet"),
+     (["--batch-size", "0"], "--batch-size: must be >= 1"),
      (["--world-conf"], "kind 'world'"),
      (["--no-conf"], "--conf FEATS.yaml is required"),
      (["--two-to-file"], "a .wav path takes exactly one utterance")],
@@ -275,7 +291,7 @@ def test_cli_usage_errors(wavs: list[Path], conf: Path, tmp_path: Path, capsys, 
     world.write_text("kind: world\nhop_length: 80\n")
     conf_args = {"--world-conf": ["--conf", str(world)], "--no-conf": []}.get(args[0], ["--conf", str(conf)])
     out = tmp_path / ("out.wav" if args[0] == "--two-to-file" else "out")
-    extra = args if args[0] == "--vocoder" else []
+    extra = args if args[0] in ("--vocoder", "--method", "--batch-size") else []
     assert main(["vocode", *conf_args, *extra, *map(str, wavs), "--out", str(out)]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err

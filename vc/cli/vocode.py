@@ -1,7 +1,9 @@
 """`vc vocode`: features -> waveforms, as copy synthesis from audio or from a feature dump.
 
 Copy synthesis (wav files or a data dir) computes the features here and scores each output
-against its input's |STFT|, so one command measures what a vocoder loses.
+against its input (see :mod:`vc.evaluate.copy_synthesis`), so one command measures what a
+vocoder loses. ``--vocoder`` is ``gl`` or a trained vocoder's experiment directory, which
+brings its own feature config.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import argparse
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from vc.cli.outputs import check_out, removed_on_error, write_wav_scp
 
@@ -19,8 +21,8 @@ if TYPE_CHECKING:
     import torch
 
     from vc.audio.config import FeatureConfig
+    from vc.evaluate.copy_synthesis import CopySynthesisScore
 
-SCORES_HEADER = "utt\tseconds\tspectral_convergence\tlsd_db"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,17 +36,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scp", metavar="FEATS.scp", help="feature dump (its feats.scp or directory) to vocode")
     p.add_argument("--out", required=True,
                    help="a .wav file for one input; otherwise a directory for <utt>.wav, wav.scp and scores.tsv")
-    p.add_argument("--vocoder", default="gl", help="vocoder: gl (Griffin-Lim) [gl]")
+    p.add_argument("--vocoder", default="gl", metavar="gl|EXP",
+                   help="gl (Griffin-Lim), or the experiment directory of a vocoder trained with 'vc train' [gl]")
     p.add_argument("--conf", metavar="FEATS.yaml",
-                   help="feature config; required for audio inputs, checked against the dump's with --scp")
+                   help="feature config: required for audio inputs with gl; otherwise checked against the "
+                        "dump's and the trained vocoder's")
+    p.add_argument("--batch-size", type=int, default=1,
+                   help="utterances vocoded together (padded to the longest); WaveNet generates much faster "
+                        "in batches [1]")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="[auto]")
-    p.add_argument("--seed", type=int, default=0, help="seed of the random initial phase [0]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random phase (gl), noise or samples [0]")
     p.add_argument("--allow-pipes", action="store_true", help="run 'cmd |' entries of the data dir's wav.scp")
     gl = p.add_argument_group("Griffin-Lim (--vocoder gl)")
     gl.add_argument("--iters", type=int, default=32, help="iterations [32]")
     gl.add_argument("--momentum", type=float, default=0.99, help="fast Griffin-Lim momentum; 0: plain [0.99]")
     gl.add_argument("--mel-inversion", choices=["nnls", "pinv"], default="nnls",
                     help="mel -> linear magnitude: non-negative least squares or clamped pseudo-inverse [nnls]")
+    trained = p.add_argument_group("trained WaveNet (--vocoder EXP of model: wavenet)")
+    trained.add_argument("--method", choices=["incremental", "naive"],
+                         help="incremental: cached queues, one step per sample; naive: recompute the receptive "
+                              "field per sample (slow, for comparison) [incremental]")
     p.set_defaults(func=run)
 
 
@@ -55,75 +66,89 @@ class _Item:
     wav: np.ndarray | None  # the original audio, when known
 
 
-@dataclass
-class _Score:
-    utt: str
-    seconds: float
-    convergence: float
-    lsd: float
-
-
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from vc.audio.features import Spectrogram
     from vc.audio.io import save_wav
     from vc.device import resolve_device
-    from vc.vocoders import build_vocoder
+    from vc.errors import ConfigError
+    from vc.evaluate.copy_synthesis import CopySynthesisScorer
 
-    cfg, items, count = _open_source(args)
+    if args.batch_size < 1:
+        raise ConfigError(f"--batch-size: must be >= 1, got {args.batch_size}")
+    device = resolve_device(args.device)
+    conf, trained = _trained_vocoder(args)
+    cfg, items, count = _open_source(args, conf)
     out = Path(args.out)
     single = out.suffix.lower() == ".wav"
     check_out(out, single, count, "vocode")
-    device = resolve_device(args.device)
-    vocoder = build_vocoder(args.vocoder, cfg, **_vocoder_params(args)).to(device).eval()
+    vocoder = (trained or _griffin_lim(args, cfg)).to(device).eval()
     generator = torch.Generator(device).manual_seed(args.seed)
-    spectrogram = Spectrogram(cfg).to(device)
+    scorer = CopySynthesisScorer(cfg, device)
     start = time.perf_counter()
     written: dict[str, Path] = {}
-    scores: list[_Score] = []
+    scores: list[CopySynthesisScore] = []
     seconds = 0.0
     with removed_on_error(written.values, None if single or out.exists() else out):
-        for item in items:
-            path = out if single else out / f"{item.utt}.wav"
-            wav, quality = _vocode(vocoder, spectrogram, item, generator)
-            save_wav(path, wav, cfg.sample_rate)
-            written[item.utt] = path
-            seconds += len(wav) / cfg.sample_rate
-            if quality is not None:
-                scores.append(_Score(item.utt, len(wav) / cfg.sample_rate, *quality))
+        for batch in _batches(items, args.batch_size):
+            for item, wav in zip(batch, _vocode(vocoder, batch, cfg.hop_length, generator)):
+                path = out if single else out / f"{item.utt}.wav"
+                save_wav(path, wav, cfg.sample_rate)
+                written[item.utt] = path
+                seconds += len(wav) / cfg.sample_rate
+                if item.wav is not None:
+                    scores.append(scorer(item.utt, item.wav, wav))
         _write_lists(out, single, written, scores)
     wall = time.perf_counter() - start
     print(_summary(args.vocoder, vocoder, device, len(written), seconds, wall, scores, out))
     return 0
 
 
-def _open_source(args: argparse.Namespace) -> tuple[FeatureConfig, Iterator[_Item], int]:
-    """The feature config, the items to vocode (read lazily) and how many there are."""
+def _trained_vocoder(args: argparse.Namespace) -> tuple[FeatureConfig | None, torch.nn.Module | None]:
+    """The --conf config and, for --vocoder EXP, the trained vocoder (whose config then rules)."""
     from vc.audio.config import FeatureConfig
+    from vc.errors import ConfigError
+    from vc.vocoders import VOCODERS, load_vocoder
+
+    conf = FeatureConfig.load(args.conf) if args.conf else None
+    options = {"method": args.method} if args.method else {}
+    if args.vocoder in VOCODERS:
+        if options:
+            raise ConfigError(f"--method: only for a trained WaveNet, not --vocoder {args.vocoder}")
+        return conf, None
+    vocoder = load_vocoder(args.vocoder, conf, **options)
+    return vocoder.feature_config, vocoder
+
+
+def _griffin_lim(args: argparse.Namespace, cfg: FeatureConfig) -> torch.nn.Module:
+    from vc.vocoders import build_vocoder
+
+    return build_vocoder(args.vocoder, cfg, n_iter=args.iters, momentum=args.momentum,
+                         mel_inversion=args.mel_inversion)
+
+
+def _open_source(args: argparse.Namespace, conf: FeatureConfig | None) -> tuple[FeatureConfig, Iterator[_Item], int]:
+    """The feature config, the items to vocode (read lazily) and how many there are."""
     from vc.errors import ConfigError
 
     given = [name for name, value in (("INPUT.wav", args.inputs), ("--data", args.data), ("--scp", args.scp)) if value]
     if len(given) != 1:
         raise ConfigError(f"give exactly one of INPUT.wav ..., --data or --scp (got {', '.join(given) or 'none'})")
-    conf = FeatureConfig.load(args.conf) if args.conf else None
     if args.scp:
-        return _dump_source(args.scp, conf, args.conf)
+        return _dump_source(args.scp, conf, args.conf or args.vocoder)
     if conf is None:
-        raise ConfigError("--conf FEATS.yaml is required to compute features from audio")
+        raise ConfigError("--conf FEATS.yaml is required to compute features from audio for Griffin-Lim")
     if args.data:
         return conf, *_data_source(args.data, conf, args.allow_pipes)
     return conf, *_wav_source(args.inputs, conf)
 
 
-def _dump_source(
-    scp: str, conf: FeatureConfig | None, conf_path: str | None
-) -> tuple[FeatureConfig, Iterator[_Item], int]:
+def _dump_source(scp: str, conf: FeatureConfig | None, conf_source: str) -> tuple[FeatureConfig, Iterator[_Item], int]:
     from vc.data.dump import FeatureDump
 
     dump = FeatureDump.open(scp)
     if conf is not None:
-        conf.require_same(dump.config, f"--conf {conf_path} (left) vs the dump {dump.root} (right)")
+        conf.require_same(dump.config, f"{conf_source} (left) vs the dump {dump.root} (right)")
     items = (_Item(utt, feats, None) for utt, feats in dump.items())
     return dump.config, items, len(dump)
 
@@ -159,58 +184,56 @@ def _copy_synthesis(cfg: FeatureConfig, loads: Iterator[tuple[str, np.ndarray]])
         yield _Item(utt, compute(wav), wav)
 
 
-def _vocode(
-    vocoder: torch.nn.Module, spectrogram: torch.nn.Module, item: _Item, generator: torch.Generator
-) -> tuple[np.ndarray, tuple[float, float] | None]:
-    """The waveform for ``item`` and, with its original audio known, its spectral convergence
-    and log-spectral distance against that audio."""
+def _batches(items: Iterator[_Item], size: int) -> Iterator[list[_Item]]:
+    batch: list[_Item] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _vocode(vocoder: torch.nn.Module, batch: list[_Item], hop: int, generator: torch.Generator) -> list[np.ndarray]:
+    """One waveform per item: as long as its original audio when known, else (frames - 1) * hop
+    samples (the shortest audio that gives that many centred frames). Items shorter than
+    the batch's longest are padded with their last frame, and their output is cut back."""
+    import numpy as np
     import torch
 
-    from vc.vocoders import log_spectral_distance, spectral_convergence
-
-    device = generator.device
-    feats = torch.tensor(item.feats, device=device).T[None]  # a copy: dump arrays are read-only
+    longest = max(len(item.feats) for item in batch)
+    feats = np.stack([np.pad(item.feats, ((0, longest - len(item.feats)), (0, 0)), mode="edge") for item in batch])
+    lengths = [len(item.wav) if item.wav is not None else (len(item.feats) - 1) * hop for item in batch]
     with torch.inference_mode():
-        if item.wav is None:
-            return vocoder(feats, generator=generator)[0].cpu().numpy(), None
-        out = vocoder(feats, length=len(item.wav), generator=generator)
-        target = spectrogram(torch.from_numpy(item.wav).to(device)[None])
-        estimate = spectrogram(out)
-        quality = float(spectral_convergence(target, estimate)[0]), float(log_spectral_distance(target, estimate)[0])
-    return out[0].cpu().numpy(), quality
+        x = torch.from_numpy(feats).to(generator.device).transpose(1, 2)
+        out = vocoder(x, length=max(lengths), generator=generator).cpu().numpy()
+    return [wav[:n] for wav, n in zip(out, lengths)]
 
 
-def _vocoder_params(args: argparse.Namespace) -> dict[str, Any]:
-    """Constructor options of the chosen vocoder from its option group."""
-    if args.vocoder == "gl":
-        return {"n_iter": args.iters, "momentum": args.momentum, "mel_inversion": args.mel_inversion}
-    return {}
-
-
-def _write_lists(out: Path, single: bool, written: dict[str, Path], scores: list[_Score]) -> None:
+def _write_lists(out: Path, single: bool, written: dict[str, Path], scores: list[CopySynthesisScore]) -> None:
     """wav.scp for a directory; scores.tsv (``<out>.scores.tsv`` beside a single wav) when scored."""
-    from vc.utils import atomic_write_text
+    from vc.evaluate.copy_synthesis import write_scores
 
     if not single:
         write_wav_scp(out, written)
     if scores:
-        rows = [f"{s.utt}\t{s.seconds:.3f}\t{s.convergence:.5f}\t{s.lsd:.4f}"
-                for s in sorted(scores, key=lambda s: s.utt)]
-        path = out.with_suffix(".scores.tsv") if single else out / "scores.tsv"
-        atomic_write_text(path, "\n".join([SCORES_HEADER, *rows]) + "\n")
+        write_scores(out.with_suffix(".scores.tsv") if single else out / "scores.tsv", scores)
 
 
 def _summary(
     name: str, vocoder: torch.nn.Module, device: torch.device, utts: int, seconds: float, wall: float,
-    scores: list[_Score], out: Path,
+    scores: list[CopySynthesisScore], out: Path,
 ) -> str:
+    from vc.evaluate.copy_synthesis import mean_scores
+
     settings = vocoder.extra_repr()
     text = (f"Vocoded {utts} utterance{'s' if utts != 1 else ''} ({seconds:.1f} s of audio) with {name}"
             f"{f' ({settings})' if settings else ''} on {device} in {wall:.2f} s wall time, "
             f"a real-time factor of {wall / seconds if seconds else float('inf'):.3f}")
     if scores:
-        convergence = sum(s.convergence for s in scores) / len(scores)
-        lsd = sum(s.lsd for s in scores) / len(scores)
-        text += (f"; against the input audio, mean spectral convergence {convergence:.4f} and "
-                 f"mean log-spectral distance {lsd:.2f} dB")
+        mean = mean_scores(scores)
+        text += (f"; against the input audio, mean spectral convergence {mean['spectral_convergence']:.4f}, "
+                 f"log-spectral distance {mean['lsd_db']:.2f} dB, multi-resolution STFT distance "
+                 f"{mean['mrstft']:.3f}, MCD {mean['mcd_db']:.2f} dB")
     return f"{text}. Output: {out}"

@@ -28,7 +28,18 @@ def mcd_dtw(ref_mcep: np.ndarray, test_mcep: np.ndarray) -> float:
     """MCD in dB between two [frames, order+1] mel-cepstra, c0 excluded, after DTW."""
     a, b = np.asarray(ref_mcep, np.float64)[:, 1:], np.asarray(test_mcep, np.float64)[:, 1:]
     ia, ib = dtw_align(a, b)
-    return float(MCD_CONSTANT * np.mean(np.sqrt(np.sum((a[ia] - b[ib]) ** 2, axis=1))))
+    return _mean_mcd(a[ia], b[ib])
+
+
+def mcd_aligned(ref_mcep: np.ndarray, test_mcep: np.ndarray) -> float:
+    """MCD in dB frame by frame, for signals with the same timing (copy synthesis); the
+    longer one is cut to the shorter, c0 excluded."""
+    n = min(len(ref_mcep), len(test_mcep))
+    return _mean_mcd(np.asarray(ref_mcep[:n, 1:], np.float64), np.asarray(test_mcep[:n, 1:], np.float64))
+
+
+def _mean_mcd(a: np.ndarray, b: np.ndarray) -> float:
+    return float(MCD_CONSTANT * np.mean(np.sqrt(np.sum((a - b) ** 2, axis=1))))
 
 
 def mcep_of(wav: np.ndarray, cfg: FeatureConfig = SCORING_CONFIG) -> np.ndarray:
