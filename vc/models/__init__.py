@@ -1,6 +1,11 @@
-"""Models, one file per family, each registered by name (see registry.py)."""
+"""Models, one file per family, each registered by name (see registry.py).
+
+The neural vocoders live in vc.vocoders but train through the same registry and trainer.
+"""
 
 from vc.models import cyclegan_vc, disentangle, stargan_vc
 from vc.models.registry import MODELS, build_model, register_model
+from vc.vocoders import parallel_wavenet, wavenet
 
-__all__ = ["MODELS", "build_model", "register_model", "cyclegan_vc", "disentangle", "stargan_vc"]
+__all__ = ["MODELS", "build_model", "register_model", "cyclegan_vc", "disentangle", "parallel_wavenet",
+           "stargan_vc", "wavenet"]
