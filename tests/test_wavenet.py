@@ -73,8 +73,9 @@ def test_forward_matches_the_shared_blocks(output: str) -> None:
         torch.testing.assert_close(model(inputs, c), reference_logits(model, inputs, c), rtol=1e-5, atol=1e-5)
 
 
-def test_gradients_match_the_shared_blocks() -> None:
-    model = tiny("mulaw").eval()  # eval: no dropout, so both passes compute the same function
+@pytest.mark.parametrize("output", ["mol", "mulaw"])
+def test_gradients_match_the_shared_blocks(output: str) -> None:
+    model = tiny(output).eval()  # eval: no dropout, so both passes compute the same function
     inputs, c = random_inputs(model, 2, 40), torch.randn(2, DIM, 40, requires_grad=True)
     grads = []
     for logits_of in (model.forward, lambda i, c: reference_logits(model, i, c)):
