@@ -151,3 +151,17 @@ def test_convert_through_a_trained_vocoder(cyclegan: Path, exp: Path, data: Path
                  "--vocoder", str(exp), str(data / "spkA_001.wav"), "--out", str(out)]) == 0
     wav, sr = sf.read(out)
     assert sr == 16000 and len(wav) == sf.info(data / "spkA_001.wav").frames and np.isfinite(wav).all()
+
+
+@pytest.mark.slow  # naive generation of 1.5 s of audio
+def test_wavenet_naive_method_gives_the_incremental_samples(data: Path, tmp_path: Path) -> None:
+    exp = data / "exp_wavenet_methods"
+    assert main(["train", "--conf", str(write_conf(data, "wavenet")), "--exp", str(exp),
+                 "--train-dump", str(data / "dump"), "--device", "cpu"]) == 0
+    outs = {}
+    for method in ("incremental", "naive"):
+        out = tmp_path / f"{method}.wav"
+        assert main(["vocode", "--vocoder", str(exp), "--method", method, "--seed", "4",
+                     str(data / "spkB_001.wav"), "--out", str(out)]) == 0
+        outs[method] = sf.read(out, dtype="float32")[0]
+    np.testing.assert_allclose(outs["incremental"], outs["naive"], atol=1e-4)
