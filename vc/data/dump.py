@@ -22,7 +22,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import kaldiio
 import numpy as np
@@ -76,12 +76,7 @@ class FeatureDump:
         return utt in self._scp
 
     def __getitem__(self, utt: str) -> np.ndarray:
-        if utt not in self._scp:
-            raise DataError(f"{self.root / FEATS_SCP}: no utterance {utt!r}")
-        try:
-            feats = self._reader[utt]
-        except Exception as e:  # kaldiio raises bare OSError/ValueError on damaged arks
-            raise DataError(f"{self.root / FEATS_SCP}: cannot read {utt!r} from {self._scp[utt]} ({e})") from None
+        feats = self._read(self._reader, FEATS_SCP, utt)
         if feats.ndim != 2 or feats.shape[1] != self.config.dim:
             raise DataError(
                 f"{self.root / FEATS_SCP}: {utt!r} has shape {list(feats.shape)}, "
@@ -94,15 +89,19 @@ class FeatureDump:
         if self._audio is None:
             raise DataError(f"{self.root}: the dump holds no audio ({AUDIO_SCP}); "
                             "extract it again with 'vc extract --save-audio'")
-        if utt not in self._audio:
-            raise DataError(f"{self.root / AUDIO_SCP}: no utterance {utt!r}")
-        try:
-            wav = self._audio[utt]
-        except Exception as e:  # kaldiio raises bare OSError/ValueError on damaged arks
-            raise DataError(f"{self.root / AUDIO_SCP}: cannot read {utt!r} ({e})") from None
+        wav = self._read(self._audio, AUDIO_SCP, utt)
         if wav.ndim != 1:
             raise DataError(f"{self.root / AUDIO_SCP}: {utt!r} has shape {list(wav.shape)}, expected [samples]")
         return wav
+
+    def _read(self, reader: Any, scp: str, utt: str) -> np.ndarray:
+        """``utt``'s array from one of the dump's scp readers; a missing or damaged entry is a DataError."""
+        if utt not in reader:
+            raise DataError(f"{self.root / scp}: no utterance {utt!r}")
+        try:
+            return reader[utt]
+        except Exception as e:  # kaldiio raises bare OSError/ValueError on damaged arks
+            raise DataError(f"{self.root / scp}: cannot read {utt!r} ({e})") from None
 
     def items(self) -> Iterator[tuple[str, np.ndarray]]:
         for utt in self._scp:
