@@ -1,8 +1,11 @@
-"""MCD with DTW, and `vc evaluate` pairing converted speech with the target's parallel recording."""
+"""The objective metrics (MCD-DTW, F0, speaker similarity, ASR error, DNSMOS) and `vc evaluate`,
+which pairs converted speech with the target's parallel recording."""
 
 from __future__ import annotations
 
+import csv
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +14,7 @@ import soundfile as sf
 
 from vc.cli import main
 from vc.evaluate.mcd import MCD_CONSTANT, dtw_align, mcd_dtw, mcep_of
+from vc.evaluate.metrics import METRICS
 
 
 def test_mcd_of_a_signal_with_itself_is_zero(speech: np.ndarray) -> None:
@@ -42,43 +46,213 @@ def test_dtw_recovers_a_known_alignment() -> None:
     assert mcd_dtw(np.c_[np.zeros(40), a], np.c_[np.zeros(len(b)), b]) == 0.0
 
 
+# arctic_a0007, the sample the `speech` fixture loads.
+A0007 = "And you always want to see it in the superlative degree."
+
+
+def _tone(f0: np.ndarray, sr: int = 16000, hop: int = 80) -> np.ndarray:
+    """A harmonic-rich tone following an F0 contour given per 5 ms frame (0 = silence)."""
+    f = np.repeat(f0, hop).astype(np.float64)
+    phase = 2 * np.pi * np.cumsum(f) / sr
+    wav = sum(np.sin(k * phase) / k for k in range(1, 20)) * (f > 0)
+    return (0.3 * wav / np.abs(wav).max()).astype(np.float32)
+
+
+def _f0(ref: np.ndarray, test: np.ndarray, dtw: bool = True):
+    """F0 scores of two tones, on the mel-cepstral DTW path or frame by frame."""
+    from vc.audio.world import analyze
+    from vc.evaluate.f0 import f0_scores
+    from vc.evaluate.mcd import SCORING_CONFIG, mcd_dtw_path
+
+    a, b = analyze(ref, SCORING_CONFIG), analyze(test, SCORING_CONFIG)
+    if dtw:
+        _, ia, ib = mcd_dtw_path(a.mcep, b.mcep)
+    else:
+        ia = ib = np.arange(min(len(a.f0), len(b.f0)))
+    return f0_scores(a.f0, b.f0, ia, ib)
+
+
+def test_f0_rmse_and_correlation_on_tones() -> None:
+    glide = np.linspace(120, 220, 300)
+    same = _f0(_tone(glide), _tone(glide))
+    assert same.rmse_hz < 2 and same.corr > 0.99 and same.vuv_error < 0.02
+    # Frame by frame: the envelope of a harmonic tone moves with its F0, so DTW would pair a
+    # raised glide with earlier frames and hide part of the offset.
+    shifted = _f0(_tone(glide), _tone(glide + 30), dtw=False)  # 30 Hz higher, same shape
+    assert 27 < shifted.rmse_hz < 33 and shifted.corr > 0.99
+    flat = _f0(_tone(glide), _tone(np.full(300, 170.0)), dtw=False)
+    assert abs(flat.corr) < 0.3 or np.isnan(flat.corr)
+    assert 25 < flat.rmse_hz < 35  # a glide 120..220 around 170 is off by 29 Hz RMS
+
+
+def test_voicing_error_counts_frames_voiced_in_one_only() -> None:
+    from vc.evaluate.f0 import f0_scores
+
+    ref = np.array([0, 100, 100, 100, 0, 0, 0, 0.0])
+    test = np.array([0, 100, 0, 100, 100, 0, 0, 0.0])
+    idx = np.arange(8)
+    s = f0_scores(ref, test, idx, idx)
+    assert s.vuv_error == pytest.approx(2 / 8) and s.rmse_hz == 0 and np.isnan(s.corr)  # constant F0
+    none = f0_scores(np.zeros(4), np.zeros(4), np.arange(4), np.arange(4))
+    assert np.isnan(none.rmse_hz) and none.vuv_error == 0
+
+
+def test_f0_tones_through_the_dtw_path_of_a_slower_rendering() -> None:
+    # The test says the same contour at half speed: DTW pairs the frames, so no F0 error remains.
+    glide = np.linspace(120, 220, 200)
+    slow = _f0(_tone(glide), _tone(np.repeat(glide, 2)))
+    assert slow.rmse_hz < 8 and slow.corr > 0.95
+
+
+def test_word_and_character_error_counts() -> None:
+    from vc.evaluate.asr import error_counts, normalize_text
+
+    assert normalize_text("Who bought a clean clock, in the PARK?") == "who bought a clean clock in the park"
+    e = error_counts("the cat sat", "the bat sat down")  # 1 substitution + 1 insertion
+    assert (e.word_edits, e.words) == (2, 3) and e.wer == pytest.approx(2 / 3)
+    assert (e.char_edits, e.chars) == (6, 11)  # c->b, then " down"
+    nothing = error_counts("the cat sat", "")
+    assert nothing.wer == 1.0 and nothing.cer == 1.0
+
+
+def test_recognizer_transcribes_the_arctic_sample(speech: np.ndarray) -> None:
+    from vc.evaluate.asr import Recognizer, error_counts
+
+    hyp = Recognizer().transcribe(speech)
+    assert error_counts(A0007, hyp).wer <= 0.2, hyp
+    assert error_counts("the quick brown fox jumps over the lazy dog", hyp).wer >= 0.8
+
+
+def test_dnsmos_rates_speech_above_noise(speech: np.ndarray) -> None:
+    from vc.evaluate.mos import MosPredictor
+
+    predictor = MosPredictor()
+    clean = predictor.predict(speech)
+    noise = predictor.predict(np.random.default_rng(0).normal(scale=0.3, size=len(speech)).astype(np.float32))
+    assert 1 <= clean.ovrl <= 5 and 1 <= clean.p808 <= 5
+    assert clean.ovrl > noise.ovrl + 0.5 and clean.sig > noise.sig
+
+
+@pytest.mark.parametrize("module, hint", [
+    ("resemblyzer", r"speaker similarity \(--metrics speaker\) needs the 'resemblyzer' package.*"
+                    r"pip install --no-deps resemblyzer"),
+    ("pocketsphinx", r"word and character error \(--metrics asr\) needs the 'pocketsphinx' package.*"
+                     r"pip install 'vc\[eval\]'"),
+    ("speechmos", r"predicted MOS \(--metrics mos\) needs the 'speechmos' package.*pip install 'vc\[eval\]'"),
+])
+def test_missing_evaluator_package_says_what_to_install(monkeypatch, module: str, hint: str) -> None:
+    from vc.errors import ConfigError
+    from vc.evaluate.optional import require
+
+    monkeypatch.setitem(sys.modules, module, None)  # makes `import module` raise ImportError
+    with pytest.raises(ConfigError, match=hint):
+        require(module)
+
+
 @pytest.fixture
 def parallel(tmp_path: Path, speech: np.ndarray) -> Path:
-    """A parallel set: speakers aa and bb say sentence 001; bb's copy is the same speech louder."""
+    """A parallel set: speakers aa and bb say sentences 001 and 002; bb's recordings are aa's
+    louder, and cc, a tone, says them too (a third speaker for nearest-speaker accuracy)."""
     data = tmp_path / "eval"
     data.mkdir()
-    wavs = {"aa_par001": speech[:24000], "bb_par001": speech[:24000] * 1.5}
+    pieces = {"001": speech[:32000], "002": speech[16000:]}
+    wavs = {}
+    for sentence, piece in pieces.items():
+        wavs[f"aa_par{sentence}"] = piece
+        wavs[f"bb_par{sentence}"] = piece * 1.5
+        wavs[f"cc_par{sentence}"] = _tone(np.full(len(piece) // 80, 150.0 + int(sentence)))
     for utt, wav in wavs.items():
         sf.write(tmp_path / f"{utt}.wav", wav, 16000)
-    (data / "wav.scp").write_text("".join(f"{u} {tmp_path / u}.wav\n" for u in wavs))
-    (data / "utt2spk").write_text("aa_par001 aa\nbb_par001 bb\n")
+    (data / "wav.scp").write_text("".join(f"{u} {tmp_path / u}.wav\n" for u in sorted(wavs)))
+    (data / "utt2spk").write_text("".join(f"{u} {u[:2]}\n" for u in sorted(wavs)))
+    (data / "text").write_text("".join(f"{u} {A0007}\n" for u in sorted(wavs)))
     return data
 
 
-def test_cli_scores_converted_against_target(parallel: Path, tmp_path: Path, speech: np.ndarray, capsys) -> None:
+def _converted(tmp_path: Path, wavs: dict[str, np.ndarray]) -> Path:
     conv = tmp_path / "conv"
     conv.mkdir()
-    sf.write(conv / "aa_par001.wav", speech[:24000] * 1.5, 16000)  # a perfect conversion to bb
-    (conv / "wav.scp").write_text(f"aa_par001 {conv / 'aa_par001.wav'}\n")
+    for utt, wav in wavs.items():
+        sf.write(conv / f"{utt}.wav", wav, 16000)
+    (conv / "wav.scp").write_text("".join(f"{u} {conv / u}.wav\n" for u in wavs))
+    return conv
+
+
+def test_cli_scores_converted_against_target(parallel: Path, tmp_path: Path, speech: np.ndarray, capsys) -> None:
+    conv = _converted(tmp_path, {"aa_par001": speech[:32000] * 1.5})  # a perfect conversion to bb
     assert main(["evaluate", "--converted", str(conv), "--data", str(parallel), "--tgt-spk", "bb",
-                 "--out", str(tmp_path / "res")]) == 0
+                 "--metrics", "mcd,f0", "--label", "perfect", "--out", str(tmp_path / "res")]) == 0
     summary = json.loads((tmp_path / "res" / "summary.json").read_text())
-    # Gain changes only c0, which MCD excludes: both distances are ~0 here.
-    assert summary["mcd_db"]["n"] == 1 and summary["mcd_db"]["mean"] < 0.1
-    rows = (tmp_path / "res" / "scores.csv").read_text().splitlines()
-    assert rows[0] == "utt,target_utt,mcd_db,source_mcd_db" and rows[1].startswith("aa_par001,bb_par001,")
-    assert "1 utterances; MCD to bb: converted" in capsys.readouterr().out
+    assert summary["label"] == "perfect" and summary["kind"] == "converted"
+    assert (summary["src_spk"], summary["tgt_spk"]) == ("aa", "bb")
+    # Gain changes only c0, which MCD excludes, and not F0: the distances are ~0 here.
+    assert summary["metrics"]["mcd_db"]["n"] == 1 and summary["metrics"]["mcd_db"]["mean"] < 0.1
+    assert summary["metrics"]["f0_rmse_hz"]["mean"] < 1 and "wer" not in summary["metrics"]
+    rows = list(csv.reader((tmp_path / "res" / "scores.csv").open()))
+    assert rows[0] == ["utt", "target_utt", "wav", "mcd_db", "f0_rmse_hz", "f0_corr", "vuv_error"]
+    assert rows[1][:3] == ["aa_par001", "bb_par001", str(conv / "aa_par001.wav")]
+    assert "perfect, 1 utterances to bb: MCD 0.0" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("tgt, scp, message", [
-    ("cc", "aa_par001 {wav}\n", r"unknown target speaker 'cc' \(the data dir has: aa, bb\)"),
-    ("bb", "zz_par001 {wav}\n", r"converted utterance 'zz_par001' is not in the data dir"),
-    ("aa", "bb_par002 {wav}\n", r"converted utterance 'bb_par002' is not in the data dir"),
+def test_cli_scores_every_metric_and_both_references(parallel: Path, tmp_path: Path, speech: np.ndarray) -> None:
+    conv = _converted(tmp_path, {"aa_par001": speech[:32000] * 1.5, "aa_par002": speech[16000:] * 1.5})
+    common = ["--data", str(parallel), "--tgt-spk", "bb", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
+    assert main(["evaluate", "--converted", str(conv), *common, "--out", str(tmp_path / "sys")]) == 0
+    for ref in ("source", "target"):
+        assert main(["evaluate", "--reference", ref, "--src-spk", "aa", *common, "--out", str(tmp_path / ref)]) == 0
+    assert len(list((tmp_path / "cache").glob("resemblyzer_*.npz"))) == 1  # embedded once, then reused
+    summary = {name: json.loads((tmp_path / name / "summary.json").read_text())["metrics"]
+               for name in ("sys", "source", "target")}
+    assert set(summary["sys"]) == {m.key for m in METRICS}
+    assert summary["target"]["mcd_db"]["mean"] == 0 and summary["target"]["f0_rmse_hz"]["mean"] == 0
+    # Speaker similarity leaves the sentence under test out of each speaker's representation;
+    # aa and bb are the same voice here, so the tone speaker cc is the one to be far from.
+    # Resemblyzer gives ~0.83 between two different short clips of one voice.
+    assert summary["sys"]["sim_target"]["mean"] > 0.75 and summary["sys"]["nearest_correct"]["n"] == 2
+    assert {r["nearest_spk"] for r in csv.DictReader((tmp_path / "sys" / "scores.csv").open())} <= {"aa", "bb"}
+    assert summary["sys"]["wer"]["pooled"] <= 0.35 and summary["target"]["wer"]["mean"] <= 0.35
+    assert 1 <= summary["source"]["dnsmos_ovrl"]["mean"] <= 5
+    rows = list(csv.DictReader((tmp_path / "target" / "scores.csv").open()))
+    assert [r["utt"] for r in rows] == ["aa_par001", "aa_par002"]
+    assert rows[0]["wav"].endswith("bb_par001.wav") and rows[0]["nearest_spk"] in ("aa", "bb") and rows[0]["hyp"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--converted", "{scp}", "--tgt-spk", "dd"], r"unknown target speaker 'dd' \(the data dir has: aa, bb, cc\)"),
+    (["--converted", "{zz}", "--tgt-spk", "bb"], r"converted utterance 'zz_par001' is not in the data dir"),
+    (["--converted", "{scp}", "--tgt-spk", "bb", "--metrics", "mcd,pesq"],
+     r"--metrics: unknown pesq \(choose from mcd, f0, speaker, asr, mos\)"),
+    (["--reference", "source", "--src-spk", "aa", "--tgt-spk", "ee"], r"unknown target speaker 'ee'"),
+    (["--converted", "{scp}", "--tgt-spk", "bb", "--metrics", "asr", "--data", "{notext}"],
+     r"the data dir has no 'text' file: word error \(--metrics asr\) needs the transcripts"),
+    (["--converted", "{silent}", "--tgt-spk", "bb", "--metrics", "mcd"], r"converted aa_par001 .*is silent"),
 ])
-def test_cli_errors(parallel: Path, tmp_path: Path, capsys, tgt: str, scp: str, message: str) -> None:
-    (tmp_path / "c.scp").write_text(scp.format(wav=tmp_path / "aa_par001.wav"))
-    assert main(["evaluate", "--converted", str(tmp_path / "c.scp"), "--data", str(parallel), "--tgt-spk", tgt,
-                 "--out", str(tmp_path / "res")]) == 1
+def test_cli_errors(parallel: Path, tmp_path: Path, capsys, args: list[str], message: str) -> None:
     import re
+    import shutil
+
+    notext = tmp_path / "notext"
+    shutil.copytree(parallel, notext)
+    (notext / "text").unlink()
+    sf.write(tmp_path / "silent.wav", np.zeros(16000, np.float32), 16000)
+    paths = {"scp": "aa_par001 {}/aa_par001.wav\n".format(tmp_path), "zz": f"zz_par001 {tmp_path}/aa_par001.wav\n",
+             "silent": f"aa_par001 {tmp_path}/silent.wav\n"}
+    for name, text in paths.items():
+        (tmp_path / f"{name}.scp").write_text(text)
+    fill = {**{k: str(tmp_path / f"{k}.scp") for k in paths}, "notext": str(notext)}
+    args = [a.format(**fill) for a in args]
+    data = [] if "--data" in args else ["--data", str(parallel)]
+    assert main(["evaluate", *args, *data, "--out", str(tmp_path / "res")]) == 1
     err = capsys.readouterr().err
-    assert re.search(message, err) and len(err.strip().splitlines()) == 1
+    assert re.search(message, err) and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "res").exists()  # nothing half-written
+
+
+def test_cli_reports_a_missing_evaluator_package(parallel: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)
+    (tmp_path / "c.scp").write_text(f"aa_par001 {tmp_path}/aa_par001.wav\n")
+    assert main(["evaluate", "--converted", str(tmp_path / "c.scp"), "--data", str(parallel), "--tgt-spk", "bb",
+                 "--metrics", "mcd,asr", "--out", str(tmp_path / "res")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("vc evaluate: error: word and character error (--metrics asr) needs the 'pocketsphinx'")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "res").exists()

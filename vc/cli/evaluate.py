@@ -1,9 +1,10 @@
-"""`vc evaluate`: objective scores of a converted set against the target's parallel recordings;
+"""`vc evaluate`: objective scores of a converted set (or a reference) against the target's
+parallel recordings;
 `vc evaluate disentangle`: how much speaker information a disentangle model's content codes carry.
 
-The MCD form keeps its flat flags (the recipes call it); the diagnostic is an optional
+The scoring form keeps its flat flags (the recipes call it); the diagnostic is an optional
 sub-command with its own flags and help. argparse checks required flags before knowing
-which form was meant, so the MCD form checks its own.
+which form was meant, so the scoring form checks its own.
 """
 
 from __future__ import annotations
@@ -12,21 +13,43 @@ import argparse
 from functools import partial
 from pathlib import Path
 
-MCD_ONLY = ("converted", "data", "tgt_spk")  # and --out, which the diagnostic has too
+SET_ONLY = ("converted", "reference", "data", "tgt_spk", "src_spk")  # and --out, which the diagnostic has too
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    from vc.evaluate.metrics import GROUPS
+
     p = subparsers.add_parser(
         "evaluate", help="score converted speech against the target speaker, or probe a disentangle model",
-        usage="vc evaluate --converted DIR --data DATA_DIR --tgt-spk SPK --out DIR\n"
+        usage="vc evaluate --converted DIR --data DATA_DIR --tgt-spk SPK --out DIR [--metrics ...]\n"
+              "       vc evaluate --reference source|target --src-spk SPK --data DATA_DIR --tgt-spk SPK --out DIR\n"
               "       vc evaluate disentangle --model EXP --dump DUMP_DIR --out DIR [options]",
-        description="Mel-cepstral distortion with DTW (WORLD mel-cepstrum, c0 excluded) of each converted utterance "
-                    "to the target speaker's recording of the same sentence, beside the same distance for the "
-                    "unconverted source. 'vc evaluate disentangle -h': the latent speaker probe.")
-    p.add_argument("--converted", help="directory with wav.scp, or a wav.scp, of converted speech (required)")
-    p.add_argument("--data", help="Kaldi data dir of the parallel eval set, sources and targets (required)")
-    p.add_argument("--tgt-spk", help="the speaker the utterances were converted to (required)")
+        description="Objective scores of each converted utterance against the target speaker's recording of the "
+                    "same sentence: mel-cepstral distortion after DTW (mcd); F0 RMSE, correlation and voicing "
+                    "error on the DTW path (f0); resemblyzer speaker similarity to target and source and "
+                    "nearest-speaker accuracy over the data dir's speakers (speaker); pocketsphinx word and "
+                    "character error against the data dir's text (asr); DNSMOS predicted MOS (mos). "
+                    "--reference scores the unconverted source (lower bound) or the target's real recordings "
+                    "(upper bound) the same way. Writes OUT/scores.csv and OUT/summary.json (mean, 95%% CI). "
+                    "'vc evaluate disentangle -h': the latent speaker probe.")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--converted", help="directory with wav.scp, or a wav.scp, of converted speech")
+    what.add_argument("--reference", choices=("source", "target"),
+                      help="score the data dir's own recordings of --src-spk (source) or --tgt-spk (target)")
+    p.add_argument("--data", help="Kaldi data dir of the parallel eval set: sources, targets, text (required)")
+    p.add_argument("--tgt-spk", help="the speaker converted to (required)")
+    p.add_argument("--src-spk", help="the source speaker (with --reference)")
     p.add_argument("--out", help="result directory: scores.csv and summary.json (required)")
+    p.add_argument("--metrics", default=",".join(GROUPS),
+                   help=f"comma-separated groups among {','.join(GROUPS)} [all]; speaker, asr and mos need "
+                        "the 'eval' extra")
+    p.add_argument("--label", help="name of the system in summaries and reports [from --converted or --reference]")
+    p.add_argument("--model", metavar="EXP", help="experiment that made the conversions (the report plots its "
+                                                  "training curves)")
+    p.add_argument("--vocoder", help="vocoder used, recorded in the summary")
+    p.add_argument("--cache-dir", metavar="DIR", help="keep the data dir's speaker embeddings here between runs "
+                                                     "(recipes score many systems on one data dir)")
+    p.add_argument("--quiet", action="store_true", help="no per-utterance progress on stderr")
     p.set_defaults(func=partial(run, p))
     sub = p.add_subparsers(dest="what", metavar="{disentangle}", required=False, prog="vc evaluate")
     d = sub.add_parser(
@@ -47,33 +70,54 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import sys
+
     from vc.data.datadir import DataDir, read_kaldi_map
     from vc.errors import DataError
-    from vc.evaluate.scoring import score_mcd, write_results
+    from vc.evaluate.metrics import METRIC_BY_KEY
+    from vc.evaluate.scoring import check_groups, converted_set, evaluate, reference_set, write_results
 
-    missing = [f"--{name.replace('_', '-')}" for name in (*MCD_ONLY, "out") if getattr(args, name) is None]
+    required = ["data", "tgt_spk", "out"] + (["src_spk"] if args.reference else [])
+    missing = [f"--{name.replace('_', '-')}" for name in required if getattr(args, name) is None]
+    if args.converted is None and args.reference is None:
+        missing.insert(0, "--converted or --reference")
     if missing:
         parser.error(f"the following arguments are required: {', '.join(missing)}")
-    scp = Path(args.converted)
-    scp = scp / "wav.scp" if scp.is_dir() else scp
-    if not scp.is_file():
-        raise DataError(f"{scp}: no wav.scp of converted speech")
-    scores = score_mcd(read_kaldi_map(scp), DataDir.read(args.data), args.tgt_spk)
-    if not scores:
-        raise DataError(f"{scp}: lists no utterances")
-    summary = write_results(scores, Path(args.out))
-    mcd, src = summary["mcd_db"], summary["source_mcd_db"]
-    print(f"{args.out}: {len(scores)} utterances; MCD to {args.tgt_spk}: converted {mcd['mean']:.2f} ± "
-          f"{mcd['ci95']:.2f} dB, unconverted source {src['mean']:.2f} ± {src['ci95']:.2f} dB")
+    if args.converted and args.src_spk:
+        parser.error("--src-spk goes with --reference; a converted set's sources come from the data dir")
+    groups = check_groups([g.strip() for g in args.metrics.split(",") if g.strip()])
+    data = DataDir.read(args.data)
+    if args.converted:
+        scp = Path(args.converted)
+        scp = scp / "wav.scp" if scp.is_dir() else scp
+        if not scp.is_file():
+            raise DataError(f"{scp}: no wav.scp of converted speech")
+        eval_set = converted_set(read_kaldi_map(scp), data, args.tgt_spk)
+        label = args.label or args.converted
+    else:
+        eval_set = reference_set(args.reference, data, args.src_spk, args.tgt_spk)
+        scp = None
+        label = args.label or {"source": "unconverted source", "target": "real target"}[args.reference]
+    progress = (lambda _: None) if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+    results = evaluate(eval_set, groups, progress, Path(args.cache_dir) if args.cache_dir else None)
+    meta = {"label": label, "kind": eval_set.kind, "src_spk": ",".join(eval_set.sources),
+            "tgt_spk": args.tgt_spk, "data": str(Path(args.data).resolve()),
+            "converted": str(scp.resolve()) if scp else None,
+            "model": str(Path(args.model).resolve()) if args.model else None, "vocoder": args.vocoder,
+            "metrics_groups": groups}
+    summary = write_results(results, Path(args.out), meta)
+    shown = [f"{m.title} {m.format(v['mean'])}{'%' if m.percent else ''}"
+             for m, v in ((METRIC_BY_KEY[k], v) for k, v in summary["metrics"].items())]
+    print(f"{args.out}: {label}, {len(results)} utterances to {args.tgt_spk}: " + ", ".join(shown))
     return 0
 
 
 def run_disentangle(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from vc.evaluate.disentangle import ProbeConfig, diagnose, format_result, write_summary
 
-    stray = [f"--{name.replace('_', '-')}" for name in MCD_ONLY if getattr(args, name) is not None]
+    stray = [f"--{name.replace('_', '-')}" for name in SET_ONLY if getattr(args, name) is not None]
     if stray:
-        parser.error(f"{', '.join(stray)}: MCD options, not taken by 'vc evaluate disentangle'")
+        parser.error(f"{', '.join(stray)}: options of the scoring form, not taken by 'vc evaluate disentangle'")
     result = diagnose(args.model, args.dump, ProbeConfig(steps=args.steps, seed=args.seed), args.device,
                       args.checkpoint)
     path = write_summary(result, args.out)

@@ -26,9 +26,15 @@ def dtw_align(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def mcd_dtw(ref_mcep: np.ndarray, test_mcep: np.ndarray) -> float:
     """MCD in dB between two [frames, order+1] mel-cepstra, c0 excluded, after DTW."""
+    return mcd_dtw_path(ref_mcep, test_mcep)[0]
+
+
+def mcd_dtw_path(ref_mcep: np.ndarray, test_mcep: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """MCD-DTW and the path it was taken on (index arrays into ref and test), which the F0
+    metrics reuse so that both compare the same frames."""
     a, b = np.asarray(ref_mcep, np.float64)[:, 1:], np.asarray(test_mcep, np.float64)[:, 1:]
     ia, ib = dtw_align(a, b)
-    return _mean_mcd(a[ia], b[ib])
+    return _mean_mcd(a[ia], b[ib]), ia, ib
 
 
 def mcd_aligned(ref_mcep: np.ndarray, test_mcep: np.ndarray) -> float:

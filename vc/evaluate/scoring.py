@@ -1,8 +1,11 @@
-"""Score a converted set against the target speaker's parallel recordings.
+"""Score a set of utterances against the target speaker's parallel recordings.
 
-Converted utterances keep their source ids (``<src>_par001``); the target's recording of
-the same sentence is the data dir utterance with the same suffix (``<tgt>_par001``), as the
-synthetic corpus and the parallel eval sets of the real recipes name them.
+What is scored is a converted set (``vc convert``'s wav.scp) or one of two references from
+the data dir itself: the unconverted source recordings (what conversion should improve on)
+and the target's own recordings (the best any system could do). Converted utterances keep
+their source ids (``<src>_par001``); the target's recording of the same sentence is the
+data dir utterance with the same suffix (``<tgt>_par001``), as the synthetic corpus and the
+parallel eval sets of the real recipes name them.
 """
 
 from __future__ import annotations
@@ -11,65 +14,233 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Literal
 
 import numpy as np
 
 from vc.audio.io import load_wav
 from vc.data.datadir import DataDir, load_utterance
-from vc.errors import DataError
-from vc.evaluate.mcd import SCORING_CONFIG, mcd_dtw, mcep_of
+from vc.errors import ConfigError, DataError
+from vc.evaluate.metrics import GROUPS, METRICS
 from vc.utils import atomic_write_text
+
+SAMPLE_RATE = 16000  # every evaluator's rate
+Kind = Literal["converted", "source", "target"]
+
+
+@dataclass(frozen=True)
+class Item:
+    utt: str  # the source utterance (a converted output keeps its id)
+    src: str
+    target_utt: str  # the target's recording of the same sentence
+    wav: str  # what is scored: a converted wav's path, or the data dir utterance's wav.scp entry
 
 
 @dataclass
-class UttScore:
-    utt: str
-    target_utt: str
-    mcd: float  # converted vs target
-    source_mcd: float  # unconverted source vs target: what conversion should beat
+class EvalSet:
+    kind: Kind
+    data: DataDir
+    tgt: str
+    items: list[Item]
+
+    @property
+    def sources(self) -> list[str]:
+        return sorted({item.src for item in self.items})
+
+    def load(self, item: Item) -> np.ndarray:
+        if self.kind == "converted":
+            return load_wav(item.wav, SAMPLE_RATE, name=f"converted {item.utt} ({item.wav})")[0]
+        return load_utterance(self.data, item.utt if self.kind == "source" else item.target_utt, SAMPLE_RATE)
+
+    def load_target(self, item: Item) -> np.ndarray:
+        return load_utterance(self.data, item.target_utt, SAMPLE_RATE)
 
 
-def score_mcd(converted: dict[str, str], data: DataDir, tgt: str) -> list[UttScore]:
-    """MCD-DTW of each converted utterance, and of its unconverted source, to the target's."""
-    if tgt not in data.speakers:
-        raise DataError(f"unknown target speaker {tgt!r} (the data dir has: {', '.join(data.speakers)})")
-    sr = SCORING_CONFIG.sample_rate
-    scores = []
+def _check_speaker(data: DataDir, spk: str, role: str) -> None:
+    if spk not in data.speakers:
+        raise DataError(f"unknown {role} speaker {spk!r} (the data dir has: {', '.join(data.speakers)})")
+
+
+def _target_utt(data: DataDir, utt: str, src: str, tgt: str) -> str:
+    target_utt = tgt + utt[len(src):]
+    if target_utt not in data.utt2spk:
+        raise DataError(f"no parallel recording {target_utt!r} of {tgt!r} for utterance {utt!r}")
+    return target_utt
+
+
+def converted_set(converted: dict[str, str], data: DataDir, tgt: str) -> EvalSet:
+    """The converted utterances (utt -> wav path) with their targets' recordings."""
+    _check_speaker(data, tgt, "target")
+    if not converted:
+        raise DataError("the converted set lists no utterances")
+    items = []
     for utt, path in sorted(converted.items()):
         src = data.utt2spk.get(utt)
         if src is None:
             raise DataError(f"converted utterance {utt!r} is not in the data dir")
-        target_utt = tgt + utt[len(src):]
-        if target_utt not in data.utt2spk:
-            raise DataError(f"no parallel recording {target_utt!r} of {tgt!r} for converted utterance {utt!r}")
-        target = mcep_of(load_utterance(data, target_utt, sr))
-        source = mcep_of(load_utterance(data, utt, sr))
-        out, _ = load_wav(path, sr, name=f"converted {utt}")
-        scores.append(UttScore(utt, target_utt, mcd_dtw(target, mcep_of(out)), mcd_dtw(target, source)))
-    return scores
+        items.append(Item(utt, src, _target_utt(data, utt, src, tgt), path))
+    return EvalSet("converted", data, tgt, items)
 
 
-def mean_ci95(values: list[float]) -> tuple[float, float]:
-    """Mean and the half-width of its normal-approximation 95% confidence interval."""
+def reference_set(kind: Kind, data: DataDir, src: str, tgt: str) -> EvalSet:
+    """``src``'s sentences that ``tgt`` also recorded, scored as the source's or the target's recording."""
+    _check_speaker(data, src, "source")
+    _check_speaker(data, tgt, "target")
+    items = [Item(utt, src, tgt + utt[len(src):], data.wav_scp.get(utt, ""))
+             for utt in data.spk2utt[src] if tgt + utt[len(src):] in data.utt2spk]
+    if not items:
+        raise DataError(f"{src!r} and {tgt!r} share no parallel sentences in the data dir "
+                        f"(expected ids {src}<suffix> and {tgt}<suffix>)")
+    if kind == "target":
+        items = [Item(i.utt, i.src, i.target_utt, data.wav_scp.get(i.target_utt, "")) for i in items]
+    return EvalSet(kind, data, tgt, items)
+
+
+@dataclass
+class UttResult:
+    item: Item
+    values: dict[str, float] = field(default_factory=dict)  # metric key -> value (NaN: undefined)
+    nearest_spk: str | None = None
+    hyp: str | None = None
+    errors: object | None = None  # asr.Errors, for the pooled WER/CER
+
+
+def check_groups(groups: list[str]) -> list[str]:
+    unknown = [g for g in groups if g not in GROUPS]
+    if unknown:
+        raise ConfigError(f"--metrics: unknown {', '.join(unknown)} (choose from {', '.join(GROUPS)})")
+    if not groups:
+        raise ConfigError("--metrics: name at least one of " + ", ".join(GROUPS))
+    return [g for g in GROUPS if g in groups]  # registry order
+
+
+def evaluate(eval_set: EvalSet, groups: list[str], progress: Callable[[str], None] = lambda _: None,
+             cache_dir: Path | None = None) -> list[UttResult]:
+    """Every item's scores for the chosen metric groups (mcd, f0, speaker, asr, mos).
+    ``cache_dir`` keeps the speaker embeddings of the data dir between runs."""
+    groups = check_groups(groups)
+    scorers = [_SCORERS[g](eval_set, cache_dir) for g in groups if g in _SCORERS]
+    spectral = "mcd" in groups or "f0" in groups
+    results = []
+    for k, item in enumerate(eval_set.items, 1):
+        wav = eval_set.load(item)
+        result = UttResult(item)
+        if spectral:
+            _score_spectral(result, wav, eval_set.load_target(item), groups)
+        for scorer in scorers:
+            scorer(result, wav)
+        results.append(result)
+        progress(f"{k}/{len(eval_set.items)} {item.utt}")
+    return results
+
+
+def _score_spectral(result: UttResult, wav: np.ndarray, target: np.ndarray, groups: list[str]) -> None:
+    """MCD and F0 on one WORLD analysis and one DTW path."""
+    from vc.audio.world import analyze
+    from vc.evaluate.f0 import f0_scores
+    from vc.evaluate.mcd import SCORING_CONFIG, mcd_dtw_path
+
+    ref, test = analyze(target, SCORING_CONFIG), analyze(wav, SCORING_CONFIG)
+    mcd, ia, ib = mcd_dtw_path(ref.mcep, test.mcep)
+    if "mcd" in groups:
+        result.values["mcd_db"] = mcd
+    if "f0" in groups:
+        f0 = f0_scores(ref.f0, test.f0, ia, ib)
+        result.values.update(f0_rmse_hz=f0.rmse_hz, f0_corr=f0.corr, vuv_error=f0.vuv_error)
+
+
+def _speaker_scorer(eval_set: EvalSet, cache_dir: Path | None) -> Callable[[UttResult, np.ndarray], None]:
+    from vc.evaluate.speaker import SpeakerSimilarity
+
+    similarity = SpeakerSimilarity(eval_set.data, cache_dir)
+
+    def score(result: UttResult, wav: np.ndarray) -> None:
+        s = similarity.score(wav, result.item.utt, result.item.src, eval_set.tgt)
+        result.values.update(sim_target=s.sim_target, sim_source=s.sim_source,
+                             nearest_correct=float(s.nearest_spk == eval_set.tgt))
+        result.nearest_spk = s.nearest_spk
+
+    return score
+
+
+def _asr_scorer(eval_set: EvalSet, _: Path | None) -> Callable[[UttResult, np.ndarray], None]:
+    from vc.evaluate.asr import Recognizer, error_counts, normalize_text
+
+    text = eval_set.data.text
+    if text is None:
+        raise DataError("the data dir has no 'text' file: word error (--metrics asr) needs the transcripts")
+    for item in eval_set.items:
+        if not normalize_text(text.get(item.utt, "")):
+            raise DataError(f"the data dir's text has no transcript for {item.utt!r}, which word error needs")
+    recognizer = Recognizer()
+
+    def score(result: UttResult, wav: np.ndarray) -> None:
+        result.hyp = recognizer.transcribe(wav)
+        result.errors = errors = error_counts(text[result.item.utt], result.hyp)
+        result.values.update(wer=errors.wer, cer=errors.cer)
+
+    return score
+
+
+def _mos_scorer(eval_set: EvalSet, _: Path | None) -> Callable[[UttResult, np.ndarray], None]:
+    from vc.evaluate.mos import MosPredictor
+
+    predictor = MosPredictor()
+
+    def score(result: UttResult, wav: np.ndarray) -> None:
+        m = predictor.predict(wav)
+        result.values.update(dnsmos_ovrl=m.ovrl, dnsmos_sig=m.sig, dnsmos_bak=m.bak, dnsmos_p808=m.p808)
+
+    return score
+
+
+_SCORERS = {"speaker": _speaker_scorer, "asr": _asr_scorer, "mos": _mos_scorer}
+
+
+def mean_ci95(values: list[float]) -> tuple[float, float, int]:
+    """Mean, the half-width of its normal-approximation 95% confidence interval, and n, over
+    the defined (non-NaN) values."""
     x = np.asarray(values, dtype=np.float64)
+    x = x[~np.isnan(x)]
+    if len(x) == 0:
+        return float("nan"), float("nan"), 0
     half = 1.96 * x.std(ddof=1) / math.sqrt(len(x)) if len(x) > 1 else float("nan")
-    return float(x.mean()), float(half)
+    return float(x.mean()), float(half), len(x)
 
 
-def write_results(scores: list[UttScore], out: Path) -> dict[str, dict[str, float]]:
-    """scores.csv (one row per utterance) and summary.json (mean and 95% CI per metric)."""
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [["utt", "target_utt", "mcd_db", "source_mcd_db"]]
-    rows += [[s.utt, s.target_utt, f"{s.mcd:.4f}", f"{s.source_mcd:.4f}"] for s in scores]
+def summarize(results: list[UttResult]) -> dict[str, dict[str, float]]:
+    """Per metric: mean, ci95 and n over utterances; for WER/CER also the pooled rate
+    (all edits over all reference words or characters), as ASR papers report it."""
+    summary: dict[str, dict[str, float]] = {}
+    for metric in METRICS:
+        if results and metric.key in results[0].values:
+            mean, ci, n = mean_ci95([r.values[metric.key] for r in results])
+            summary[metric.key] = {"mean": mean, "ci95": ci, "n": n}
+    if "wer" in summary:
+        errors = [r.errors for r in results]
+        summary["wer"]["pooled"] = sum(e.word_edits for e in errors) / sum(e.words for e in errors)
+        summary["cer"]["pooled"] = sum(e.char_edits for e in errors) / sum(e.chars for e in errors)
+    return summary
+
+
+def write_results(results: list[UttResult], out: Path, meta: dict[str, object]) -> dict[str, object]:
+    """out/scores.csv (one row per utterance) and out/summary.json (``meta`` plus the metrics)."""
+    keys = [m.key for m in METRICS if results and m.key in results[0].values]
+    extras = [name for name in ("nearest_spk", "hyp") if results and getattr(results[0], name) is not None]
     buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\n").writerows(rows)
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["utt", "target_utt", "wav", *keys, *extras])
+    for r in results:
+        writer.writerow([r.item.utt, r.item.target_utt, r.item.wav, *(_cell(r.values[k]) for k in keys),
+                         *(getattr(r, name) for name in extras)])
+    out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "scores.csv", buffer.getvalue())
-    summary = {}
-    for key in ("mcd", "source_mcd"):
-        mean, ci = mean_ci95([getattr(s, key) for s in scores])
-        summary[f"{key}_db"] = {"mean": mean, "ci95": ci, "n": len(scores)}
+    summary = {**meta, "metrics": summarize(results)}
     atomic_write_text(out / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
 
+
+def _cell(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.6g}"
