@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
-APT_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite espeak-ng sox
+APT_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite espeak-ng sox chromium chromium-driver
 # glibc's default allocator makes large-activation timings noisy on these machines;
 # ../shared/ANCHORS.md took its figures with these settings, so ours use them too.
 BENCH_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824

@@ -1,0 +1,47 @@
+"""Group results into comparisons (one source speaker -> one target speaker) and order
+their rows: the unconverted source (lower bound), the systems, the target (upper bound)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from vc.report.results import KINDS, Result
+
+
+@dataclass
+class Comparison:
+    src_spk: str
+    tgt_spk: str
+    results: list[Result]  # source reference(s), converted systems in command-line order, target reference(s)
+
+    @property
+    def title(self) -> str:
+        return f"{self.src_spk} -> {self.tgt_spk}"
+
+    @property
+    def systems(self) -> list[Result]:
+        return [r for r in self.results if r.kind == "converted"]
+
+    @property
+    def utts(self) -> list[str]:
+        """Source utterances scored by every result of the comparison, sorted."""
+        common = set.intersection(*({s.utt for s in r.scores} for r in self.results))
+        return sorted(common)
+
+    @property
+    def n_sentences(self) -> int:
+        """Parallel sentences any result scored (usually all score the same ones)."""
+        return len(set().union(*({s.utt for s in r.scores} for r in self.results)))
+
+    def examples(self, count: int) -> list[str]:
+        return self.utts[:count]
+
+
+def group_results(results: list[Result]) -> list[Comparison]:
+    """Comparisons in order of first appearance; within one, rows by kind then command-line order."""
+    groups: dict[tuple[str, str], list[Result]] = {}
+    for result in results:
+        groups.setdefault(result.comparison, []).append(result)
+    # sorted() is stable, so results of the same kind keep their command-line order.
+    return [Comparison(src, tgt, sorted(members, key=lambda r: KINDS.index(r.kind)))
+            for (src, tgt), members in groups.items()]
