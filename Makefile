@@ -41,10 +41,10 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" tests
 
-# CycleGAN-VC and the disentangle model, to stay within about 15 minutes on 2 cores;
-# ./run.sh alone also trains StarGAN-VC.
+# CycleGAN-VC and the disentangle model with Griffin-Lim, to stay within about 15 minutes
+# on 2 cores; ./run.sh alone also trains StarGAN-VC and uses every trained ../voc1 vocoder.
 demo: install
-	cd egs/synth/vc1 && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --systems "cyclegan disentangle"
+	cd egs/synth/vc1 && PATH="$(CURDIR)/$(VENV)/bin:$$PATH" ./run.sh --systems "cyclegan disentangle" --vocoders gl
 
 bench: install
 	$(BENCH_ENV) $(PY) bench/run_all.py

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -13,6 +14,7 @@ import soundfile as sf
 
 from vc.data.datadir import validate_data_dir
 from vc.data.dump import FeatureDump
+from vc.evaluate.metrics import METRICS
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = ["--n_speakers", "3", "--heldout_spks", "fest_kal", "--n_ref", "2", "--n_utts", "4", "--n_eval", "2",
@@ -83,28 +85,46 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert "2 speakers; 4 train, 4 dev (non-parallel), 6 eval (parallel) utterances" in done.stdout
     assert "copy synthesis  Griffin-Lim: mean spectral convergence" in done.stdout
 
-    # Stages 4-6: CycleGAN-VC trained, the eval set converted and scored.
+    # Stages 4-7: each system trained, the eval set converted with Griffin-Lim (no ../voc1
+    # vocoder is trained here, so --vocoders auto is gl alone), every conversion and both
+    # references scored with every metric, and the report written.
     cyclegan = recipe / "exp" / "cyclegan_flite_awb_espeak_f1"
     assert (cyclegan / "checkpoints" / "step_00000003.pt").is_file()
-    converted = (cyclegan / "convert" / "eval" / "wav.scp").read_text().splitlines()
+    converted = (cyclegan / "convert" / "eval_gl" / "wav.scp").read_text().splitlines()
     assert [line.split()[0] for line in converted] == ["flite_awb_par001", "flite_awb_par002"]
-    assert (cyclegan / "evaluate" / "eval" / "scores.csv").is_file()
-    assert "CycleGAN-VC flite_awb -> espeak_f1" in done.stdout and "unconverted source vs espeak_f1" in done.stdout
     stargan = recipe / "exp" / "stargan"
     assert (stargan / "checkpoints" / "step_00000003.pt").is_file()
-    assert len((stargan / "convert" / "eval" / "wav.scp").read_text().splitlines()) == 2
-    assert "StarGAN-VC flite_awb -> espeak_f1" in done.stdout
-
-    # The disentangle system: multi-target, one-shot to the held-out speaker, the latent probe.
     disentangle = recipe / "exp" / "disentangle"
     assert (disentangle / "checkpoints" / "step_00000004.pt").is_file()
-    for name in ("eval", "eval_oneshot_fest_kal"):
-        assert len((disentangle / "convert" / name / "wav.scp").read_text().splitlines()) == 2
-        assert (disentangle / "evaluate" / name / "summary.json").is_file()
-    assert "--ref" in (disentangle / "log" / "convert_eval_oneshot_fest_kal.log").read_text()
+    assert "--ref" in (disentangle / "log" / "convert_eval_oneshot_fest_kal_gl.log").read_text()
     assert (disentangle / "evaluate" / "disentangle" / "summary.json").is_file()
-    assert "Disentangle one-shot flite_awb -> fest_kal" in done.stdout
-    assert "unconverted source vs fest_kal" in done.stdout
+
+    results = (recipe / "exp" / "results.list").read_text().split()
+    assert results == [
+        "exp/reference/source_flite_awb_espeak_f1", "exp/reference/target_espeak_f1",
+        "exp/reference/source_flite_awb_fest_kal", "exp/reference/target_fest_kal",
+        f"{cyclegan.relative_to(recipe)}/evaluate/eval_gl", "exp/stargan/evaluate/eval_gl",
+        "exp/disentangle/evaluate/eval_gl", "exp/disentangle/evaluate/eval_oneshot_fest_kal_gl"]
+    for result in results:
+        summary = json.loads((recipe / result / "summary.json").read_text())
+        assert set(summary["metrics"]) == {m.key for m in METRICS}, result
+        assert summary["metrics"]["mcd_db"]["n"] == 2, result
+    assert len(list((recipe / "exp" / "reference" / "cache").glob("resemblyzer_*.npz"))) == 1
+
+    page = (recipe / "exp" / "report" / "index.html").read_text()
+    assert page.count("<audio") >= 2 * 4 and "CycleGAN-VC, Griffin-Lim" in page
+    table = (recipe / "exp" / "report" / "summary.txt").read_text()
+    assert table in done.stdout and done.stdout.rstrip().endswith(table.rstrip())
+    blocks = table.split("\n\n")
+    assert blocks[0].startswith("flite_awb -> espeak_f1") and blocks[1].startswith("flite_awb -> fest_kal")
+    rows = [line.split("  ")[1] for line in blocks[0].splitlines()[5:]]  # after the heading and header lines
+    assert rows == ["unconverted source, lower bound", "CycleGAN-VC, Griffin-Lim", "StarGAN-VC, Griffin-Lim",
+                    "Disentangle, Griffin-Lim", "real target, upper bound"]
+    assert "Disentangle one-shot, Griffin-Lim" in blocks[1]
+    header = " ".join(" ".join(blocks[0].splitlines()[1:4]).split())  # titles wrap over header lines
+    for title in ("MCD", "F0 RMSE", "Sim. to", "target", "source", "Nearest", "WER", "DNSMOS OVRL"):
+        assert title in header, title
+    assert "report: exp/report/index.html" in table
 
     # A stage range reruns only that stage.
     corpus_mtime = (recipe / "corpus" / "corpus.yaml").stat().st_mtime

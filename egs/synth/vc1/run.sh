@@ -7,11 +7,17 @@
 #   4  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>),
 #      stargan (StarGAN-VC on every training speaker, exp/stargan) and disentangle (content
 #      encoder + speaker encoders + decoder on every training speaker, exp/disentangle)
-#   5  convert the parallel eval set src_spk -> tgt_spk with each     <exp>/convert/eval;
+#   5  convert the parallel eval set src_spk -> tgt_spk with each system and each of --vocoders
+#      (gl: Griffin-Lim, or a vocoder experiment dir; auto: gl and whichever of ../voc1's
+#      parallel_wavenet and wavenet are trained)
+#                                                                     <exp>/convert/eval_<vocoder>;
 #      disentangle also one-shot to each --heldout_spks speaker from --n_ref of their
-#      recordings in data/heldout                                     <exp>/convert/eval_oneshot_<spk>
-#   6  MCD-DTW to the target, beside the unconverted source; disentangle's latent speaker
-#      probe (vc evaluate disentangle on dump/eval); the tables
+#      recordings in data/heldout                                     <exp>/convert/eval_oneshot_<spk>_<vocoder>
+#   6  score every conversion and two references per target, the unconverted source (lower
+#      bound, exp/reference/source_<src>_<tgt>) and the target's real recordings (upper
+#      bound, exp/reference/target_<tgt>): MCD-DTW, F0, speaker similarity, ASR error,
+#      DNSMOS (--eval_metrics); disentangle's latent speaker probe (vc evaluate disentangle)
+#   7  the report: exp/report/index.html, and the summary table
 # Run a range with --stage N --stop_stage M; every option below can be set as --name value.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,7 +25,7 @@ cd "$(dirname "$0")"
 . ./cmd.sh
 
 stage=0
-stop_stage=6
+stop_stage=7
 nj=2
 n_speakers=14
 heldout_spks="espeak_m1 flite_rms"  # never trained on: one-shot targets of the disentangle system
@@ -29,14 +35,17 @@ n_eval=5
 seed=1
 feats_conf=conf/feats.yaml
 gl_iters=32
+vocoders=auto              # auto, or gl and/or vocoder experiment dirs (../voc1 trains them on these features)
+eval_metrics=mcd,f0,speaker,asr,mos
 src_spk=flite_awb
 tgt_spk=espeak_f1
 systems="cyclegan stargan disentangle"
 cyclegan_conf=conf/cyclegan_quick.yaml         # conf/cyclegan_paper.yaml on a GPU
 stargan_conf=conf/stargan_quick.yaml           # conf/stargan_paper.yaml on a GPU
 disentangle_conf=conf/disentangle_quick.yaml   # conf/disentangle_paper.yaml on a GPU
-help_message="Usage: $0 [--stage 0] [--stop_stage 6] [--nj 2] [--n_speakers 14] [--n_utts 20] [--n_eval 5]
-                [--seed 1] [--feats_conf conf/feats.yaml] [--gl_iters 32]
+help_message="Usage: $0 [--stage 0] [--stop_stage 7] [--nj 2] [--n_speakers 14] [--n_utts 20] [--n_eval 5]
+                [--seed 1] [--feats_conf conf/feats.yaml] [--gl_iters 32] [--vocoders auto]
+                [--eval_metrics mcd,f0,speaker,asr,mos]
                 [--src_spk flite_awb] [--tgt_spk espeak_f1] [--heldout_spks \"espeak_m1 flite_rms\"] [--n_ref 5]
                 [--systems \"cyclegan stargan disentangle\"] [--cyclegan_conf conf/cyclegan_quick.yaml]
                 [--stargan_conf conf/stargan_quick.yaml] [--disentangle_conf conf/disentangle_quick.yaml]"
@@ -104,51 +113,110 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
   done
 fi
 
-if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+vocoder_name() { if [ "$1" = gl ]; then echo gl; else basename "$1"; fi; }
+vocoder_args() { if [ "$1" = gl ]; then echo "--vocoder gl --iters $gl_iters"; else echo "--vocoder $1"; fi; }
+vocoder_title() { if [ "$1" = gl ]; then echo "Griffin-Lim"; else basename "$1"; fi; }
+if [ "$vocoders" = auto ]; then
+  vocoders=gl
+  for vocoder in ../voc1/exp/parallel_wavenet ../voc1/exp/wavenet; do
+    if compgen -G "$vocoder/checkpoints/*.pt" >/dev/null; then vocoders="$vocoders $vocoder"; fi
+  done
+fi
+for vocoder in $vocoders; do
+  [ "$vocoder" = gl ] || [ -f "$vocoder/config.yaml" ] || {
+    echo "$0: --vocoders: '$vocoder' is neither gl nor a trained vocoder experiment (no $vocoder/config.yaml)" >&2; exit 1; }
+done
+# The one-shot conversions' --ref arguments: the first n_ref recordings of $1 in data/heldout.
+oneshot_refs() {
+  awk -v s="$1" -v n="$n_ref" '$1 == s {for (i = 2; i <= NF && i <= n + 1; i++) print $i}' data/heldout/spk2utt |
+    awk 'NR == FNR {want[$1] = 1; next} $1 in want {print "--ref", $2}' - data/heldout/wav.scp
+}
+# Every conversion as "system<TAB>set<TAB>target<TAB>vocoder": the set names <exp>/convert/<set>
+# and <exp>/evaluate/<set>.
+conversions() {
+  local system vocoder spk
   for system in $systems; do
-    exp=$(exp_dir "$system")
-    log "stage 5: convert the eval set with $system, $src_spk -> $tgt_spk, Griffin-Lim ($gl_iters iterations)"
-    ${train_cmd} "$exp/log/convert_eval.log" \
-      vc convert --model "$exp" --src-spk "$src_spk" --tgt-spk "$tgt_spk" --data data/eval \
-        --iters "$gl_iters" --nj "$nj" --out "$exp/convert/eval"
-    tail -n 3 "$exp/log/convert_eval.log" | head -n 1
-    [ "$system" = disentangle ] || continue
-    for spk in $heldout_spks; do
-      log "stage 5: one-shot $src_spk -> $spk (unseen in training) from $n_ref of $spk's recordings"
-      # shellcheck disable=SC2046
-      ${train_cmd} "$exp/log/convert_eval_oneshot_$spk.log" \
-        vc convert --model "$exp" --data data/eval --src-spk "$src_spk" \
-          $(awk -v s="$spk" -v n="$n_ref" '$1 == s {for (i = 2; i <= NF && i <= n + 1; i++) print $i}' \
-              data/heldout/spk2utt | awk 'NR == FNR {want[$1] = 1; next} $1 in want {print "--ref", $2}' - data/heldout/wav.scp) \
-          --iters "$gl_iters" --nj "$nj" --out "$exp/convert/eval_oneshot_$spk"
-      tail -n 3 "$exp/log/convert_eval_oneshot_$spk.log" | head -n 1
+    for vocoder in $vocoders; do
+      printf '%s\t%s\t%s\t%s\n' "$system" "eval_$(vocoder_name "$vocoder")" "$tgt_spk" "$vocoder"
+      [ "$system" = disentangle ] || continue
+      for spk in $heldout_spks; do
+        printf '%s\t%s\t%s\t%s\n' "$system" "eval_oneshot_${spk}_$(vocoder_name "$vocoder")" "$spk" "$vocoder"
+      done
     done
+  done
+}
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  conversions | while IFS=$'\t' read -r system set tgt vocoder; do
+    exp=$(exp_dir "$system")
+    log "stage 5: convert the eval set with $system, $src_spk -> $tgt ($set)"
+    if [ "$tgt" = "$tgt_spk" ]; then target_args="--tgt-spk $tgt"; else target_args=$(oneshot_refs "$tgt"); fi
+    # shellcheck disable=SC2046,SC2086
+    ${train_cmd} "$exp/log/convert_$set.log" \
+      vc convert --model "$exp" --src-spk "$src_spk" $target_args --data data/eval \
+        $(vocoder_args "$vocoder") --nj "$nj" --out "$exp/convert/$set" </dev/null
+    tail -n 3 "$exp/log/convert_$set.log" | head -n 1
   done
 fi
 
-# "label<TAB>summary.json" of every scored conversion, for the table below.
-mcd_rows=exp/mcd_rows.tsv
+# At most $nj commands in the background at once; wait_all fails if any of them failed.
+bg_pids=()
+in_background() {
+  while [ "$(jobs -rp | wc -l)" -ge "$nj" ]; do wait -n || true; done
+  "$@" </dev/null & bg_pids+=("$!")
+}
+wait_all() {
+  local failed=0
+  for pid in "${bg_pids[@]}"; do wait "$pid" || failed=1; done
+  bg_pids=()
+  return "$failed"
+}
+
+results=exp/results.list  # every result dir, in the report's order
 if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   mkdir -p exp
-  : > "$mcd_rows"
-  for system in $systems; do
+  : > "$results"
+  evaluate() {  # log, out, then vc evaluate's arguments
+    local log=$1 out=$2; shift 2
+    echo "$out" >> "$results"
+    in_background ${train_cmd} "$log" vc evaluate "$@" --data data/eval --metrics "$eval_metrics" \
+      --cache-dir exp/reference/cache --quiet --out "$out"
+  }
+  first=1
+  for tgt in $tgt_spk $(case " $systems " in *" disentangle "*) echo "$heldout_spks" ;; esac); do
+    log "stage 6: references for $src_spk -> $tgt: the unconverted source and $tgt's real recordings"
+    evaluate "exp/reference/log/source_${src_spk}_$tgt.log" "exp/reference/source_${src_spk}_$tgt" \
+      --reference source --src-spk "$src_spk" --tgt-spk "$tgt"
+    # The first job embeds every data/eval speaker for speaker similarity; the rest reuse its cache.
+    [ "$first" = 0 ] || wait_all
+    first=0
+    evaluate "exp/reference/log/target_$tgt.log" "exp/reference/target_$tgt" \
+      --reference target --src-spk "$src_spk" --tgt-spk "$tgt"
+  done
+  while IFS=$'\t' read -r system set tgt vocoder; do
     exp=$(exp_dir "$system")
-    log "stage 6: mel-cepstral distortion (DTW) of $system's conversions to $tgt_spk's parallel recordings"
-    ${train_cmd} "$exp/log/evaluate_eval.log" \
-      vc evaluate --converted "$exp/convert/eval" --data data/eval --tgt-spk "$tgt_spk" --out "$exp/evaluate/eval"
-    printf '%s\t%s\n' "$(name_of "$system") $src_spk -> $tgt_spk" "$exp/evaluate/eval/summary.json" >> "$mcd_rows"
-    [ "$system" = disentangle ] || continue
-    for spk in $heldout_spks; do
-      ${train_cmd} "$exp/log/evaluate_eval_oneshot_$spk.log" \
-        vc evaluate --converted "$exp/convert/eval_oneshot_$spk" --data data/eval --tgt-spk "$spk" \
-          --out "$exp/evaluate/eval_oneshot_$spk"
-      printf '%s\t%s\n' "$(name_of "$system") one-shot $src_spk -> $spk" \
-        "$exp/evaluate/eval_oneshot_$spk/summary.json" >> "$mcd_rows"
-    done
+    label="$(name_of "$system")$(case $set in eval_oneshot_*) echo " one-shot" ;; esac), $(vocoder_title "$vocoder")"
+    log "stage 6: score $label, $src_spk -> $tgt"
+    evaluate "$exp/log/evaluate_$set.log" "$exp/evaluate/$set" --converted "$exp/convert/$set" \
+      --tgt-spk "$tgt" --label "$label" --model "$exp" --vocoder "$(vocoder_name "$vocoder")"
+  done < <(conversions)
+  wait_all
+  case " $systems " in *" disentangle "*)
+    exp=$(exp_dir disentangle)
     log "stage 6: latent speaker probe on dump/eval (content codes vs input features)"
     ${train_cmd} "$exp/log/evaluate_disentangle.log" \
-      vc evaluate disentangle --model "$exp" --dump dump/eval --out "$exp/evaluate/disentangle"
-  done
+      vc evaluate disentangle --model "$exp" --dump dump/eval --out "$exp/evaluate/disentangle" ;;
+  esac
+fi
+
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
+  log "stage 7: the report of every result in $results"
+  mkdir -p exp/report
+  # shellcheck disable=SC2046
+  vc report $(cat "$results") --out exp/report --title "egs/synth/vc1: $src_spk -> $tgt_spk $(
+    case " $systems " in *" disentangle "*) echo "and one-shot to $heldout_spks" ;; esac)" > exp/report/summary.txt.new \
+    || { rm -f exp/report/summary.txt.new; exit 1; }
+  mv exp/report/summary.txt.new exp/report/summary.txt
 fi
 
 if [ "$stop_stage" -ge 3 ] && [ -f exp/copysynth_gl/eval/scores.tsv ]; then
@@ -162,28 +230,14 @@ if [ "$stop_stage" -ge 3 ] && [ -f exp/copysynth_gl/eval/scores.tsv ]; then
     exp/copysynth_gl/eval/scores.tsv
   echo "  copy-synthesized wavs: exp/copysynth_gl/eval/wav.scp"
 fi
-if [ "$stop_stage" -ge 6 ] && [ -s "$mcd_rows" ]; then
+if [ "$stop_stage" -ge 6 ]; then
+  exp=$(exp_dir disentangle)
+  if case " $systems " in *" disentangle "*) true ;; *) false ;; esac && [ -f "$exp/log/evaluate_disentangle.log" ]; then
+    echo
+    grep -v '^#' "$exp/log/evaluate_disentangle.log"
+  fi
+fi
+if [ "$stop_stage" -ge 7 ] && [ -f exp/report/summary.txt ]; then
   echo
-  echo "Mel-cepstral distortion to the target (DTW, dB, mean ± 95% CI over the parallel eval sentences of $src_spk)"
-  python3 - "$mcd_rows" <<'PY'
-import json, sys
-rows = [line.rstrip("\n").split("\t") for line in open(sys.argv[1]) if line.strip()]
-shown = set()
-for label, path in sorted(rows, key=lambda row: row[0].rsplit(" ", 1)[-1]):  # grouped by target
-    summary, tgt = json.load(open(path)), label.rsplit(" ", 1)[-1]
-    lines = [(label, summary["mcd_db"])]
-    if tgt not in shown:  # the same source sentences against the same target: one lower bound
-        lines.insert(0, (f"unconverted source vs {tgt}", summary["source_mcd_db"]))
-        shown.add(tgt)
-    for name, r in lines:
-        print(f"  {name:48s} {r['mean']:6.2f} ± {r['ci95']:.2f}   (n={r['n']})")
-PY
-  for system in $systems; do
-    exp=$(exp_dir "$system")
-    echo "  $system converted wavs: $exp/convert/eval*/wav.scp"
-    if [ "$system" = disentangle ] && [ -f "$exp/log/evaluate_disentangle.log" ]; then
-      echo
-      grep -v '^#' "$exp/log/evaluate_disentangle.log"
-    fi
-  done
+  cat exp/report/summary.txt
 fi
