@@ -4,6 +4,7 @@ missing, one line that says which package and how to install it."""
 from __future__ import annotations
 
 import importlib
+import warnings
 from types import ModuleType
 
 from vc.errors import ConfigError
@@ -23,7 +24,12 @@ _INSTALL = {
 def require(module: str) -> ModuleType:
     """Import ``module``, or say what needs it and what to install ('make install' does it all)."""
     try:
-        return importlib.import_module(module)
+        with warnings.catch_warnings():
+            # webrtcvad and resemblyzer warn, on import, about their own use of pkg_resources and
+            # scipy.ndimage.morphology: nothing a user can act on, and noise in every recipe log.
+            warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+            warnings.filterwarnings("ignore", category=DeprecationWarning)
+            return importlib.import_module(module)
     except ImportError as e:
         purpose, command = _INSTALL[module]
         raise ConfigError(f"{purpose} needs the '{module}' package, which is not installed ({e}); "
