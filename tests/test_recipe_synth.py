@@ -17,7 +17,7 @@ from vc.data.dump import FeatureDump
 from vc.evaluate.metrics import METRICS
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--n_speakers", "3", "--heldout_spks", "fest_kal", "--n_ref", "2", "--n_utts", "4", "--n_eval", "2",
+TINY = ["--local_data_opts", "--n_speakers 3 --n_utts 4 --n_eval 2", "--heldout_spks", "fest_kal", "--n_ref", "2",
         "--nj", "2", "--gl_iters", "8", "--cyclegan_conf", "conf/cyclegan_tiny.yaml",
         "--stargan_conf", "conf/stargan_tiny.yaml", "--disentangle_conf", "conf/disentangle_tiny.yaml"]
 TINY_CYCLEGAN = """
@@ -47,9 +47,10 @@ train: {max_steps: 4, batch_size: 2, log_interval: 1, eval_interval: 4, save_int
 
 @pytest.fixture
 def recipe(tmp_path: Path) -> Path:
-    """egs/synth/vc1 copied under tmp_path, its utils link pointing at the real recipes/utils."""
+    """egs/synth/vc1 copied under tmp_path, its vc.sh and utils links pointing at the real recipes/."""
     (tmp_path / "recipes").mkdir()
-    (tmp_path / "recipes" / "utils").symlink_to(REPO / "recipes" / "utils")
+    for shared in (REPO / "recipes").iterdir():
+        (tmp_path / "recipes" / shared.name).symlink_to(shared)
     dest = tmp_path / "egs" / "synth" / "vc1"
     shutil.copytree(REPO / "egs" / "synth" / "vc1", dest, symlinks=True,
                     ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
@@ -133,9 +134,34 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert "stage 3" in again.stdout and "stage 2" not in again.stdout and "stage 4" not in again.stdout
     assert (recipe / "corpus" / "corpus.yaml").stat().st_mtime == corpus_mtime
 
+    # --cpu_procs 2: DDP under torchrun (gloo), in an experiment of its own (--tag).
+    ddp = _run(recipe, *TINY, "--stage", "4", "--stop_stage", "4", "--systems", "cyclegan", "--cpu_procs", "2",
+               "--tag", "ddp")
+    assert ddp.returncode == 0, ddp.stdout + ddp.stderr
+    exp = recipe / "exp" / "cyclegan_flite_awb_espeak_f1_ddp"
+    assert "# torchrun --standalone --nnodes 1 --nproc_per_node 2 -m vc train" in (exp / "log" / "vc_train.log").read_text()
+    assert "(world size 2," in (exp / "log" / "train.log").read_text()
+    assert (exp / "checkpoints" / "step_00000003.pt").is_file()
+
 
 def test_unknown_recipe_option_is_rejected(recipe: Path) -> None:
     done = _run(recipe, "--no_such_option", "1")
     assert done.returncode == 1
-    assert "run.sh: invalid option --no_such_option" in done.stderr
+    assert "vc.sh: invalid option --no_such_option" in done.stderr
+    assert not (recipe / "corpus").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--num_nodes", "2", "--ngpu", "1"],
+     "--num_nodes 2 needs a cluster: set cuda_cmd to 'utils/slurm.pl --gpu N' in cmd.sh"),
+    (["--ngpu", "1", "--cpu_procs", "2"], "--cpu_procs is for CPU training (--ngpu 0)"),
+    (["--ngpu", "-1"], "--ngpu must be 0 or more, --num_nodes and --cpu_procs 1 or more"),
+    (["--conf", "conf/cyclegan_quick.yaml"],
+     "--conf takes the config of one system; with --systems \"cyclegan stargan disentangle\" use --<system>_conf"),
+    (["--systems", "cyclegan vits"], "unknown system 'vits' (cyclegan, stargan, disentangle)"),
+])
+def test_bad_pipeline_options_stop_before_any_stage(recipe: Path, args: list[str], message: str) -> None:
+    done = _run(recipe, *args)
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"./vc.sh: {message}"
     assert not (recipe / "corpus").exists()

@@ -40,7 +40,8 @@ train: {max_steps: 3, batch_size: 2, log_interval: 1, eval_interval: 3, eval_bat
 def recipe(tmp_path: Path) -> Path:
     """egs/synth/voc1 and the vc1 files it links to, copied under tmp_path."""
     (tmp_path / "recipes").mkdir()
-    (tmp_path / "recipes" / "utils").symlink_to(REPO / "recipes" / "utils")
+    for shared in (REPO / "recipes").iterdir():
+        (tmp_path / "recipes" / shared.name).symlink_to(shared)
     for name in ("vc1", "voc1"):
         shutil.copytree(REPO / "egs" / "synth" / name, tmp_path / "egs" / "synth" / name, symlinks=True,
                         ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
@@ -53,7 +54,7 @@ def recipe(tmp_path: Path) -> Path:
 @pytest.mark.slow
 def test_voc_recipe_end_to_end(recipe: Path) -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    args = ["--n_speakers", "2", "--n_utts", "4", "--n_eval", "1", "--n_copy", "2", "--gl_iters", "4",
+    args = ["--local_data_opts", "--n_speakers 2 --n_utts 4 --n_eval 1", "--n_copy", "2", "--gl_iters", "4",
             "--parallel_wavenet_conf", "conf/parallel_wavenet_tiny.yaml", "--wavenet_conf", "conf/wavenet_tiny.yaml"]
     done = subprocess.run(["./run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -2,7 +2,7 @@
 # Corpus-specific data preparation for the synthetic corpus:
 #   stage 0: synthesize the corpus (non-parallel training speech + a parallel eval set)
 #   stage 1: split into data/train and data/dev (last utterances of each speaker) and data/eval;
-#            --heldout speakers stay out of train/dev: their non-parallel speech goes to
+#            --heldout_spks speakers stay out of train/dev: their non-parallel speech goes to
 #            data/heldout (one-shot reference recordings), their parallel speech to data/eval
 set -euo pipefail
 
@@ -14,11 +14,11 @@ n_speakers=4
 n_utts=20           # non-parallel utterances per speaker
 n_eval=5            # parallel sentences per speaker (the eval set)
 n_dev=2             # of the n_utts, held out per speaker for dev
-heldout=""          # speakers kept out of training (space-separated), for one-shot conversion
+heldout_spks=""     # speakers kept out of training (space-separated), for one-shot conversion
 seed=1
 nj=2
 help_message="Usage: $0 [--stage 0] [--stop_stage 1] [--n_speakers 4] [--n_utts 20] [--n_eval 5] [--n_dev 2] [--seed 1]
-                [--heldout \"spk1 spk2\"]"
+                [--heldout_spks \"spk1 spk2\"] [--nj 2]"
 
 . utils/parse_options.sh
 
@@ -33,10 +33,10 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   mkdir -p "$data"
   # Held-out speakers' utterances, then dev: the last n_dev utterances of each other
   # speaker; the rest is train. Still non-parallel.
-  for spk in $heldout; do
-    grep -q "^$spk " "$corpus/nonparallel/spk2utt" || { echo "$0: --heldout $spk: not a corpus speaker" >&2; exit 1; }
+  for spk in $heldout_spks; do
+    grep -q "^$spk " "$corpus/nonparallel/spk2utt" || { echo "$0: --heldout_spks $spk: not a corpus speaker" >&2; exit 1; }
   done
-  awk -v held="$heldout" 'BEGIN {n = split(held, h, " "); for (i = 1; i <= n; i++) out[h[i]] = 1}
+  awk -v held="$heldout_spks" 'BEGIN {n = split(held, h, " "); for (i = 1; i <= n; i++) out[h[i]] = 1}
        $2 in out {print $1}' "$corpus/nonparallel/utt2spk" | sort > "$data/heldout.list"
   awk -v n="$n_dev" '{for (i = NF - n + 1; i <= NF; i++) if (i > 1) print $i}' \
     "$corpus/nonparallel/spk2utt" | sort | comm -23 - "$data/heldout.list" > "$data/dev.list"
@@ -46,7 +46,7 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   vc data subset "$corpus/nonparallel" "$data/dev" --utts "$data/dev.list"
   vc data subset "$corpus/parallel" "$data/eval" --utts "$corpus/parallel/utt2spk"
   sets="train dev eval"
-  if [ -n "$heldout" ]; then
+  if [ -n "$heldout_spks" ]; then
     vc data subset "$corpus/nonparallel" "$data/heldout" --utts "$data/heldout.list"
     sets="$sets heldout"
   fi
