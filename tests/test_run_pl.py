@@ -91,3 +91,47 @@ def test_usage_errors(tmp_path: Path) -> None:
     assert no_command.returncode == 1
     assert no_command.stderr.startswith("run.pl: expected a log file and a command\nUsage: run.pl ")
     assert not any(tmp_path.iterdir())
+
+
+def test_single_value_range(tmp_path: Path) -> None:
+    result = run_pl(tmp_path, "JOB=2", "one.JOB.log", "echo", "JOB")
+    assert result.returncode == 0, result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["one.2.log"]
+    assert "\n2\n" in (tmp_path / "one.2.log").read_text()
+
+
+def test_a_failed_job_does_not_stop_the_others(tmp_path: Path) -> None:
+    # One job at a time, the first failing: the rest still run, and each log is complete.
+    result = run_pl(tmp_path, "--max-jobs-run", "1", "JOB=1:3", "log/JOB.log", "test", "JOB", "-ne", "1")
+    assert result.returncode == 1
+    assert result.stderr == "run.pl: 1 / 3 failed, log is in log/1.log\n"
+    for job, code in ((1, 1), (2, 0), (3, 0)):
+        log = (tmp_path / "log" / f"{job}.log").read_text()
+        assert re.fullmatch(
+            rf"# test {job} -ne 1\n# Started at {DATE}\n#\n"
+            rf"# Accounting: time=\d+ threads=1\n# Ended \(code {code}\) at {DATE}, elapsed time \d+ seconds\n",
+            log,
+        ), log
+
+
+def test_a_job_killed_by_a_signal_fails_and_the_log_says_so(tmp_path: Path) -> None:
+    result = run_pl(tmp_path, "k.log", "kill", "-9", "$$")
+    assert result.returncode == 1
+    assert result.stderr == "run.pl: 1 / 1 failed, log is in k.log\n"
+    assert re.search(
+        rf"^# Ended \(code 0; signal 9\) at {DATE}, elapsed time \d+ seconds$", (tmp_path / "k.log").read_text(), re.M
+    )
+
+
+def test_jobs_read_no_stdin(tmp_path: Path) -> None:
+    # A job reading stdin gets /dev/null at once instead of hanging on (or eating) run.pl's input.
+    result = subprocess.run(
+        ["perl", str(RUN_PL), "cat.log", "cat"],
+        cwd=tmp_path,
+        input="secret\n",
+        capture_output=True,
+        text=True,
+        timeout=20,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "secret" not in (tmp_path / "cat.log").read_text()
