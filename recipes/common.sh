@@ -15,8 +15,10 @@ gl_iters=32       # Griffin-Lim iterations
 conf=""           # the training config, when one system (or vocoder) is trained
 train_opts=""     # more options for vc train
 tag=""            # appended to experiment names: exp/<name>_<tag>
+# train_cmd and cuda_cmd come from cmd.sh and are options too (--train_cmd "utils/slurm.pl --mem 4G").
 common_help="--stage 0 --nj 2 --ngpu 0 --num_nodes 1 --cpu_procs 1 --db_root DIR --local_data_opts \"...\"
-  --heldout_spks \"spk ...\" --feats_conf conf/feats.yaml --gl_iters 32 --conf FILE --train_opts \"...\" --tag TAG"
+  --heldout_spks \"spk ...\" --feats_conf conf/feats.yaml --gl_iters 32 --conf FILE --train_opts \"...\" --tag TAG
+  --train_cmd \"utils/run.pl\" --cuda_cmd \"utils/run.pl --gpu 1\" (defaults from cmd.sh)"
 
 log() { echo "$(date '+%H:%M:%S') $*"; }
 

@@ -134,9 +134,10 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert "stage 3" in again.stdout and "stage 2" not in again.stdout and "stage 4" not in again.stdout
     assert (recipe / "corpus" / "corpus.yaml").stat().st_mtime == corpus_mtime
 
-    # --cpu_procs 2: DDP under torchrun (gloo), in an experiment of its own (--tag).
+    # --cpu_procs 2: DDP under torchrun (gloo), in an experiment of its own (--tag), through
+    # a --train_cmd given on the command line.
     ddp = _run(recipe, *TINY, "--stage", "4", "--stop_stage", "4", "--systems", "cyclegan", "--cpu_procs", "2",
-               "--tag", "ddp")
+               "--tag", "ddp", "--train_cmd", "utils/run.pl --mem 1G")
     assert ddp.returncode == 0, ddp.stdout + ddp.stderr
     exp = recipe / "exp" / "cyclegan_flite_awb_espeak_f1_ddp"
     assert "# torchrun --standalone --nnodes 1 --nproc_per_node 2 -m vc train" in (exp / "log" / "vc_train.log").read_text()
