@@ -1,0 +1,1 @@
+"""Offline image datasets and the builders that turn them into a recipe's data dir."""
