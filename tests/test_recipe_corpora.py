@@ -27,7 +27,7 @@ def make_recipe(tmp_path: Path, corpus: str) -> Path:
     """egs/<corpus>/vc1 copied under tmp_path, its utils (and vc.sh) pointing at the real recipes/."""
     recipes = tmp_path / "recipes"
     recipes.mkdir(exist_ok=True)
-    for name in ("utils", "vc.sh"):
+    for name in ("utils", "vc.sh", "path.sh"):
         if not (recipes / name).exists():
             (recipes / name).symlink_to(REPO / "recipes" / name)
     dest = tmp_path / "egs" / corpus / "vc1"

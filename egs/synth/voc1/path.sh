@@ -1,1 +1,1 @@
-../vc1/path.sh
+../../../recipes/path.sh
