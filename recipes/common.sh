@@ -80,8 +80,16 @@ train_launcher() {
 }
 
 # Run `vc train ARGS...` with its log in $1, on CPU or GPUs as the scaling options say.
-# Threads: a CPU job gets $train_threads cores (all by default), shared among its processes.
 launch_train() {
+  local log=$1
+  shift
+  launch_vc "$log" train "$@"
+}
+
+# Run the training command `vc ARGS...` (`vc train ...`, `vc image train ...`) with its log in
+# $1, through torchrun when more than one process trains, with --device cuda or cpu appended.
+# Threads: a CPU job gets $train_threads cores (all by default), shared among its processes.
+launch_vc() {
   local log=$1
   shift
   local launcher
@@ -89,10 +97,10 @@ launch_train() {
   if [ "$ngpu" -gt 0 ]; then
     local nodes=()
     [ "$num_nodes" -eq 1 ] || nodes=(--num-nodes "$num_nodes")
-    ${cuda_cmd} --gpu "$ngpu" "${nodes[@]}" "$log" "${launcher[@]}" train "$@" --device cuda
+    ${cuda_cmd} --gpu "$ngpu" "${nodes[@]}" "$log" "${launcher[@]}" "$@" --device cuda
   else
     local threads=${train_threads:-$(nproc)}
     OMP_NUM_THREADS=$(( threads / cpu_procs > 0 ? threads / cpu_procs : 1 )) \
-      ${train_cmd} "$log" "${launcher[@]}" train "$@" --device cpu
+      ${train_cmd} "$log" "${launcher[@]}" "$@" --device cpu
   fi
 }

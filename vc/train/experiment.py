@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from vc import __version__
 from vc.audio.stats import StatsStore
@@ -32,6 +32,8 @@ from vc.models import MODELS, build_model
 from vc.train.checkpoint import seed_everything
 from vc.train.config import TrainConfig
 from vc.train.trainer import Trainer
+
+C = TypeVar("C", bound="ConfigFile")
 
 
 @dataclass
@@ -46,17 +48,17 @@ class DataConfig:
     short: Literal["skip", "wrap"] = "skip"
 
 
-@dataclass
-class ExperimentConfig:
-    model: str
+class ConfigFile:
+    """What every experiment config (speech here, images in vc.image.experiment) does the same
+    way: read a YAML file, parse a mapping, take command-line overrides of its data section."""
+
     train: TrainConfig
-    model_params: dict[str, Any] = field(default_factory=dict)
-    data: DataConfig = field(default_factory=DataConfig)
+    data: Any
 
     @classmethod
-    def from_mapping(cls, raw: Any, where: str) -> ExperimentConfig:
-        """Parse and check a mapping: a YAML file's, or the one saved in config.yaml or a checkpoint
-        (whose ``vc_version`` entry records the writer and is not a setting)."""
+    def parse(cls: type[C], raw: Any, where: str) -> C:
+        """The config from a mapping: a YAML file's, or the one saved in config.yaml or a checkpoint
+        (whose ``vc_version`` entry records the writer and is not a setting); its train section checked."""
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: expected an experiment config mapping, got {type(raw).__name__}")
         try:
@@ -64,21 +66,40 @@ class ExperimentConfig:
             config.train.check()
         except ConfigError as e:
             raise ConfigError(f"{where}: {e}") from None
+        return config
+
+    @classmethod
+    def from_mapping(cls: type[C], raw: Any, where: str) -> C:
+        return cls.parse(raw, where)
+
+    @classmethod
+    def load(cls: type[C], path: str | Path) -> C:
+        return cls.from_mapping(load_yaml(path), str(path))
+
+    def with_data(self: C, **overrides: Any) -> C:
+        """A copy whose data section takes the given non-None values (command-line overrides)."""
+        changes = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self, data=replace(self.data, **changes))
+
+
+@dataclass
+class ExperimentConfig(ConfigFile):
+    model: str
+    train: TrainConfig
+    model_params: dict[str, Any] = field(default_factory=dict)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    @classmethod
+    def from_mapping(cls, raw: Any, where: str) -> ExperimentConfig:
+        config = cls.parse(raw, where)
         if config.model not in MODELS:
             raise ConfigError(f"{where}: model: unknown model {config.model!r} (available: {', '.join(sorted(MODELS))})")
+        if MODELS[config.model].data_layout.startswith("image_"):
+            raise ConfigError(f"{where}: model: {config.model} is an image model; train it with 'vc image train'")
         if config.data.normalize is None:
             default = "global" if MODELS[config.model].data_layout == "audio" else "speaker"
             config = replace(config, data=replace(config.data, normalize=default))
         return config
-
-    @classmethod
-    def load(cls, path: str | Path) -> ExperimentConfig:
-        return cls.from_mapping(load_yaml(path), str(path))
-
-    def with_data(self, **overrides: Any) -> ExperimentConfig:
-        """A copy whose data section takes the given non-None values (command-line overrides)."""
-        changes = {k: v for k, v in overrides.items() if v is not None}
-        return replace(self, data=replace(self.data, **changes))
 
 
 def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "auto") -> Trainer:
