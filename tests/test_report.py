@@ -302,3 +302,13 @@ def test_train_log_parser_other_forms() -> None:
 
 def test_every_metric_has_a_description() -> None:
     assert set(DESCRIPTIONS) == {m.key for m in METRICS}
+
+
+@pytest.mark.parametrize("value, message", [("-1", "must be 0 or more, got -1"), ("two", "not a whole number: 'two'")])
+def test_cli_rejects_a_bad_example_count(results: list[Path], tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                         value: str, message: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["report", *map(str, results), "--out", str(tmp_path / "report"), "--examples", value])
+    assert stop.value.code == 2
+    assert f"argument --examples: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "report").exists()

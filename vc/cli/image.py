@@ -13,15 +13,9 @@ import argparse
 import inspect
 from pathlib import Path
 
+from vc.cli.argtypes import whole_number
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
-    return value
+_positive_int = whole_number(1)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,10 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("builder", help="fashion_edges, digits or fonts")
     c.add_argument("--out", required=True, help="the data dir")
     c.add_argument("--seed", type=int, default=1, help="every random choice follows from it [1]")
-    c.add_argument("--size", type=_positive, default=32, help="image side in pixels [32]")
-    c.add_argument("--n-train", type=_positive, help="training images per domain [the builder's]")
-    c.add_argument("--n-valid", type=_positive, help="validation images per domain [the builder's]")
-    c.add_argument("--n-test", type=_positive, help="test images per domain [the builder's]")
+    c.add_argument("--size", type=_positive_int, default=32, help="image side in pixels [32]")
+    c.add_argument("--n-train", type=_positive_int, help="training images per domain [the builder's]")
+    c.add_argument("--n-valid", type=_positive_int, help="validation images per domain [the builder's]")
+    c.add_argument("--n-test", type=_positive_int, help="test images per domain [the builder's]")
     c.add_argument("--fashion-dir",
                    help="fashion_edges: the Fashion-MNIST idx files [/usr/share/datasets/fashion-mnist]")
     c.add_argument("--handwritten", action="store_true", help="fonts: add the handwritten digits as one more domain")
@@ -65,7 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--data", required=True, help="the data dir")
     c.add_argument("--split", default="test", help="train, valid or test [test]")
     c.add_argument("--out", help="output dir [MODEL/translate/SPLIT]")
-    c.add_argument("--batch-size", type=_positive, default=64, help="images per forward pass [64]")
+    c.add_argument("--batch-size", type=_positive_int, default=64, help="images per forward pass [64]")
     c.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
     c.set_defaults(func=run_translate)
 
@@ -80,7 +74,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     c.add_argument("--label", help="the system's name in tables [MODEL's base name]")
     c.add_argument("--cache-dir", help="where trained classifiers are kept and reused [OUT/classifiers]")
     c.add_argument("--seed", type=int, default=0, help="the classifiers' training seed [0]")
-    c.add_argument("--classifier-steps", type=_positive, default=None, help="the classifiers' training steps [500]")
+    c.add_argument("--classifier-steps", type=_positive_int, default=None, help="the classifiers' training steps [500]")
     c.set_defaults(func=run_evaluate)
 
     c = commands.add_parser("report", help="an HTML page of metrics and image grids",
@@ -89,7 +83,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                         "images, and training curves; every image is embedded.")
     c.add_argument("results", nargs="+", metavar="RESULT_DIR", help="'vc image evaluate' output dirs")
     c.add_argument("--out", required=True, help="directory for index.html")
-    c.add_argument("--examples", type=_positive, default=8, help="test images per grid row [8]")
+    c.add_argument("--examples", type=_positive_int, default=8, help="test images per grid row [8]")
     c.add_argument("--title", help="page title [Image translation report]")
     c.set_defaults(func=run_report)
 

@@ -5,15 +5,8 @@ from __future__ import annotations
 import argparse
 import shlex
 
+from vc.cli.argtypes import whole_number
 
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
-    return value
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("results", nargs="+", metavar="RESULT_DIR",
                    help="result dirs (summary.json, scores.csv); systems are listed in this order")
     p.add_argument("--out", required=True, metavar="REPORT_DIR", help="directory for index.html")
-    p.add_argument("--examples", type=_count, default=2, metavar="N",
+    p.add_argument("--examples", type=whole_number(0), default=2, metavar="N",
                    help="listening examples per comparison: the first N sentences every result scored [2]")
     p.add_argument("--title", metavar="TEXT", help="page title [Voice conversion report]")
     p.set_defaults(func=run)
