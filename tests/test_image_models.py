@@ -114,6 +114,17 @@ def test_generator_encoder_decoder_shapes(size: int, n_down: int) -> None:
     assert DomainGenerator(3, DOMAINS, 4, n_down, 1)(x, torch.tensor([0, 2])).shape == x.shape
 
 
+def test_domain_generator_output_depends_on_target() -> None:
+    """The target code must reach the output: a normed first conv would erase the constant label channels."""
+    torch.manual_seed(0)
+    g = DomainGenerator(1, DOMAINS, 4, 1, 1)
+    x = torch.randn(1, 1, 16, 16).expand(DOMAINS, -1, -1, -1)
+    out = g(x, torch.arange(DOMAINS))
+    for a in range(DOMAINS):
+        for b in range(a):
+            assert (out[a] - out[b]).abs().max() > 1e-3, (a, b)
+
+
 @pytest.mark.parametrize("n_layers", [1, 2, 3])
 def test_patch_discriminator_shapes(n_layers: int) -> None:
     d = PatchDiscriminator(1, 4, n_layers, num_classes=DOMAINS)

@@ -45,10 +45,12 @@ class ImageEncoder(nn.Sequential):
     """c7s1-ngf, ``n_down`` stride-2 convs doubling the width, ``n_blocks`` residual blocks.
 
     [B, in_ch, H, W] -> [B, out_channels, H / 2**n_down, W / 2**n_down], out_channels = ngf * 2**n_down.
+    ``stem_norm`` is the first conv's norm: "none" (with a bias) for inputs carrying
+    spatially constant channels, which instance norm would erase (see DomainGenerator).
     """
 
-    def __init__(self, in_ch: int, ngf: int, n_down: int, n_blocks: int) -> None:
-        layers: list[nn.Module] = [ConvBlock(in_ch, ngf, 7)]
+    def __init__(self, in_ch: int, ngf: int, n_down: int, n_blocks: int, stem_norm: str = "instance") -> None:
+        layers: list[nn.Module] = [ConvBlock(in_ch, ngf, 7, norm=stem_norm)]
         width = ngf
         for _ in range(n_down):
             layers.append(ConvBlock(width, 2 * width, 3, stride=2))
@@ -78,11 +80,12 @@ class ImageDecoder(nn.Sequential):
 class ResnetGenerator(nn.Sequential):
     """CycleGAN's generator: ImageEncoder then ImageDecoder, [B, in_ch, H, W] -> [B, out_ch, H, W].
 
-    H and W must be divisible by 2**n_down.
+    H and W must be divisible by 2**n_down. ``stem_norm``: as ImageEncoder's.
     """
 
-    def __init__(self, in_ch: int, out_ch: int, ngf: int, n_down: int, n_blocks: int) -> None:
-        encoder = ImageEncoder(in_ch, ngf, n_down, n_blocks)
+    def __init__(self, in_ch: int, out_ch: int, ngf: int, n_down: int, n_blocks: int,
+                 stem_norm: str = "instance") -> None:
+        encoder = ImageEncoder(in_ch, ngf, n_down, n_blocks, stem_norm)
         super().__init__(encoder, ImageDecoder(encoder.out_channels, out_ch, n_down, 0))
 
 

@@ -30,12 +30,20 @@ from vc.train.model import StepContext
 
 
 class DomainGenerator(nn.Module):
-    """G(images [B, C, H, W], domain [B] target indices) -> images of those domains [B, C, H, W]."""
+    """G(images [B, C, H, W], domain [B] target indices) -> images of those domains [B, C, H, W].
+
+    The target's one-hot code enters as N constant channels. Through a reflection-padded
+    conv a constant channel adds a per-channel constant, which instance norm subtracts
+    right away: the generator would never see its target. So the first conv has no norm
+    (and a bias): the code shifts each feature's ReLU threshold, a change the next
+    norm cannot undo. (StarGAN's own code keeps the norm and zero-pads, so the code
+    reaches the net only through the border pixels.)
+    """
 
     def __init__(self, channels: int, num_domains: int, ngf: int, n_down: int, n_blocks: int) -> None:
         super().__init__()
         self.num_domains = num_domains
-        self.net = ResnetGenerator(channels + num_domains, channels, ngf, n_down, n_blocks)
+        self.net = ResnetGenerator(channels + num_domains, channels, ngf, n_down, n_blocks, stem_norm="none")
 
     def forward(self, images: torch.Tensor, domain: torch.Tensor) -> torch.Tensor:
         b, _, h, w = images.shape
