@@ -1,9 +1,8 @@
 """`make bench`: run every bench/bench_*.py in turn on the CPU; each prints its own table.
 
-Scripts are found by name, so a new bench_*.py needs no list here: bench_cyclegan.py and
-bench_disentangle.py (paper-size models against ../shared/ANCHORS.md), bench_extract.py,
-bench_features.py and bench_griffin_lim.py. On a GPU, run those that take --device (all
-but bench_extract.py) with --device cuda directly.
+Scripts are found by name, so a new bench_*.py needs no list here; each one's docstring
+names its baseline (an ANCHORS.md figure, or a reference run side by side). On a GPU, run
+those that take --device (all but bench_extract.py) with --device cuda directly.
 """
 
 from __future__ import annotations

@@ -5,11 +5,13 @@ schedule, translate() and config errors. Tiny sizes: 16x16 grayscale, a few chan
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from vc.errors import ConfigError
 from vc.models import MODELS, build_model
@@ -18,6 +20,7 @@ from vc.models.image.blocks import (
     ImageDecoder,
     ImageEncoder,
     ImagePool,
+    NearestUpConv2d,
     PatchDiscriminator,
     ResnetGenerator,
     max_patch_layers,
@@ -112,6 +115,24 @@ def test_generator_encoder_decoder_shapes(size: int, n_down: int) -> None:
     assert decoded.shape == (2, 1, size, size) and decoded.abs().max() <= 1
     assert ResnetGenerator(3, 3, 4, n_down, 2)(x).shape == x.shape
     assert DomainGenerator(3, DOMAINS, 4, n_down, 1)(x, torch.tensor([0, 2])).shape == x.shape
+
+
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize(("shape", "subpixel"), [((2, 3, 5, 7), False), ((2, 16, 32, 40), True)])
+def test_nearest_up_conv_equals_upsample_then_conv(shape: tuple[int, ...], subpixel: bool, bias: bool) -> None:
+    """Both code paths (plain and sub-pixel) give nearest x2 + reflection-padded 3x3 conv, and its gradients."""
+    assert (math.prod(shape) >= NearestUpConv2d.SUBPIXEL_FROM) == subpixel
+    torch.manual_seed(0)
+    up = NearestUpConv2d(shape[1], 4, bias=bias)
+    x = torch.randn(shape, requires_grad=True)
+    y = up(x)
+    reference = F.conv2d(F.pad(F.interpolate(x, scale_factor=2, mode="nearest"), (1, 1, 1, 1), mode="reflect"),
+                         up.weight, up.bias)
+    assert y.shape == (shape[0], 4, 2 * shape[2], 2 * shape[3])
+    torch.testing.assert_close(y, reference, rtol=1e-5, atol=1e-5)
+    grads = torch.autograd.grad(y.square().sum(), [x, up.weight])
+    torch.testing.assert_close(grads, torch.autograd.grad(reference.square().sum(), [x, up.weight]),
+                               rtol=1e-4, atol=1e-4)
 
 
 def test_domain_generator_output_depends_on_target() -> None:

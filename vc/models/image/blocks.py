@@ -8,6 +8,7 @@ Every conv followed by a norm has no bias: instance norm would subtract it right
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from vc.nn import norm_layer
@@ -15,13 +16,55 @@ from vc.nn import norm_layer
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "none": nn.Identity}
 
 
+class NearestUpConv2d(nn.Conv2d):
+    """x2 nearest-neighbour upsampling, then a 3x3 reflection-padded conv: [B, in, h, w] -> [B, out, 2h, 2w].
+
+    Computed in sub-pixel form when the input is large: each of the four output phases
+    (even/odd row and column) sees only a 2x2 block of input pixels, so four 2x2 convs on
+    the input, their kernels sums of the 3x3 kernel's rows and columns, give the same
+    result with 16 instead of 36 multiply-adds per input pixel and channel pair. Reflection
+    padding of the upsampled map is replicate padding of the input. Parameters and their
+    names are a plain Conv2d's.
+    """
+
+    # Input size (B * C * h * w) from which the sub-pixel form was the faster one here (2-core
+    # CPU, forward and backward): its four slices and interleave outweigh the saving on small inputs.
+    SUBPIXEL_FROM = 2**15
+
+    def __init__(self, in_ch: int, out_ch: int, bias: bool = True) -> None:
+        super().__init__(in_ch, out_ch, 3, padding=1, padding_mode="reflect", bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.numel() < self.SUBPIXEL_FROM:
+            return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
+        b, _, h, w = x.shape
+        # Phase 0 (even rows) takes rows a-1, a with kernel rows [k0, k1 + k2]; phase 1 rows a, a+1 with [k0 + k1, k2].
+        k = self.weight
+        rows = [torch.stack([k[:, :, 0], k[:, :, 1] + k[:, :, 2]], 2), torch.stack([k[:, :, 0] + k[:, :, 1], k[:, :, 2]], 2)]
+        phases = [torch.stack(pair, 3) for r in rows
+                  for pair in ((r[..., 0], r[..., 1] + r[..., 2]), (r[..., 0] + r[..., 1], r[..., 2]))]
+        out = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), torch.cat(phases), None if self.bias is None
+                       else self.bias.repeat(4)).view(b, 2, 2, self.out_channels, h + 1, w + 1)
+        # Phase (p, q)'s output (a, c) is at window (a + p, c + q) of the padded input.
+        y = torch.stack([torch.stack([out[:, p, q, :, p:p + h, q:q + w] for q in (0, 1)], -1) for p in (0, 1)], 3)
+        return y.reshape(b, self.out_channels, 2 * h, 2 * w)
+
+
 class ConvBlock(nn.Sequential):
-    """conv -> norm -> activation: [B, in_ch, H, W] -> [B, out_ch, H / stride, W / stride]."""
+    """conv -> norm -> activation: [B, in_ch, H, W] -> [B, out_ch, H / stride, W / stride].
+
+    ``upsample``: a NearestUpConv2d (kernel 3, stride 1) instead, [B, in_ch, H, W] -> [B, out_ch, 2H, 2W].
+    """
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, norm: str = "instance",
-                 act: str = "relu") -> None:
-        conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2,
-                         padding_mode="reflect" if stride == 1 else "zeros", bias=norm == "none")
+                 act: str = "relu", upsample: bool = False) -> None:
+        if upsample:
+            if (kernel, stride) != (3, 1):
+                raise ValueError(f"upsample: kernel 3 and stride 1 only, got kernel {kernel}, stride {stride}")
+            conv: nn.Conv2d = NearestUpConv2d(in_ch, out_ch, bias=norm == "none")
+        else:
+            conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2,
+                             padding_mode="reflect" if stride == 1 else "zeros", bias=norm == "none")
         super().__init__(conv, norm_layer(norm, 2, out_ch), ACTIVATIONS[act]())
 
 
@@ -71,7 +114,7 @@ class ImageDecoder(nn.Sequential):
         layers: list[nn.Module] = [residual_stack(in_ch, n_blocks)]
         width = in_ch
         for _ in range(n_up):
-            layers += [nn.Upsample(scale_factor=2, mode="nearest"), ConvBlock(width, width // 2, 3)]
+            layers.append(ConvBlock(width, width // 2, 3, upsample=True))
             width //= 2
         layers.append(ConvBlock(width, out_ch, 7, norm="none", act="tanh"))
         super().__init__(*layers)
