@@ -22,6 +22,10 @@ common_help="--stage 0 --nj 2 --ngpu 0 --num_nodes 1 --cpu_procs 1 --db_root DIR
 
 log() { echo "$(date '+%H:%M:%S') $*"; }
 
+# The cores this job may use. path.sh exports OMP_NUM_THREADS=1 for the parallel jobs, and
+# nproc honours it, so plain nproc would say 1 here.
+cores() { env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc; }
+
 die() {
   echo "$0: $*" >&2
   exit 1
@@ -99,7 +103,7 @@ launch_vc() {
     [ "$num_nodes" -eq 1 ] || nodes=(--num-nodes "$num_nodes")
     ${cuda_cmd} --gpu "$ngpu" "${nodes[@]}" "$log" "${launcher[@]}" "$@" --device cuda
   else
-    local threads=${train_threads:-$(nproc)}
+    local threads=${train_threads:-$(cores)}
     OMP_NUM_THREADS=$(( threads / cpu_procs > 0 ? threads / cpu_procs : 1 )) \
       ${train_cmd} "$log" "${launcher[@]}" "$@" --device cpu
   fi

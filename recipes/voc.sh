@@ -68,7 +68,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
   if [ "$ngpu" -eq 0 ] && [ "$cpu_procs" -eq 1 ]; then
     # On a small CPU, vocoders training side by side on a share of the cores get more done
     # than one after the other on all of them.
-    train_threads=$(( $(nproc) / n > 0 ? $(nproc) / n : 1 ))
+    train_threads=$(( $(cores) / n > 0 ? $(cores) / n : 1 ))
     pids=()
     for vocoder in $vocoders; do
       log "stage 3: train $vocoder ($(conf_of "$vocoder"), $train_threads threads); progress in $(exp_of "$vocoder")/log/train.log"
@@ -104,7 +104,7 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
       wavenet) opts=(--vocoder "$(exp_of "$vocoder")" --batch-size "$wavenet_batch") ;;
       *) opts=(--vocoder "$(exp_of "$vocoder")") ;;
     esac
-    OMP_NUM_THREADS=$(nproc) ${train_cmd} "$dir/log/vocode.log" \
+    OMP_NUM_THREADS=$(cores) ${train_cmd} "$dir/log/vocode.log" \
       vc vocode "${opts[@]}" --data data/eval_copy --out "$dir"
     tail -n 3 "$dir/log/vocode.log" | head -n 1
   done

@@ -597,3 +597,21 @@ def test_slurm_cancels_the_job_when_interrupted(tmp_path: Path) -> None:
     _, stderr = proc.communicate(timeout=20)
     assert (proc.returncode, stderr) == (1, "slurm.pl: interrupted; cancelled job 77\n")
     assert (tmp_path / "args.scancel").read_text() == "77\n"
+
+
+def test_cpu_training_gets_every_core_although_path_sh_sets_one_thread(tmp_path: Path) -> None:
+    """launch_vc: a CPU training job gets all cores by default, $train_threads when set,
+    even though path.sh exports OMP_NUM_THREADS=1 (which plain nproc would report)."""
+    stub = write(tmp_path / "show_threads.sh", '#!/bin/sh\necho "$OMP_NUM_THREADS"\n')
+    stub.chmod(0o755)
+    common = UTILS.parent / "common.sh"
+    script = f'source "{common}"; train_cmd="{stub}"; launch_vc log.txt train --conf x.yaml'
+
+    def threads(**env: str) -> str:
+        done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60,
+                              env={**os.environ, "OMP_NUM_THREADS": "1", **env})
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    assert threads() == str(len(os.sched_getaffinity(0)))
+    assert threads(train_threads="3") == "3"
