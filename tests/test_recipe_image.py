@@ -79,17 +79,17 @@ def test_fashion_edges_recipe_end_to_end(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_digits_recipe_end_to_end(tmp_path: Path) -> None:
     recipe = _recipe(tmp_path, "digits")
-    done = _run(recipe, *TINY, "--stargan_data_opts", "--n-train 16 --n-valid 10 --n-test 6 --size 16")
+    done = _run(recipe, *TINY, "--stargan_data_opts", "--n-train 16 --n-valid 10 --n-test 6 --size 16 --handwritten")
     assert done.returncode == 0, done.stdout + done.stderr
     assert sorted(p.name for p in (recipe / "data").iterdir()) == ["digits", "fonts"]
-    assert len(list((recipe / "data" / "fonts" / "test").iterdir())) == 5
+    assert len(list((recipe / "data" / "fonts" / "test").iterdir())) == 6  # five fonts and handwritten
     stargan = json.loads((recipe / "exp" / "stargan" / "evaluate" / "results.json").read_text())
-    assert len(stargan["directions"]) == 5 * 4 and stargan["data"] == "data/fonts"
+    assert len(stargan["directions"]) == 6 * 5 and stargan["data"] == "data/fonts"
     rows = _table(done.stdout)
     assert rows[:4] == [["handwritten->typeset", images] for images in ("source", "CycleGAN", "Shared latent",
                                                                          "target (real)")]
     assert rows[8:11] == [["*->cm_serif", images] for images in ("source", "StarGAN", "target (real)")]
-    assert len(rows) == 2 * 4 + 5 * 3
+    assert len(rows) == 2 * 4 + 6 * 3
 
     # --cpu_procs 2: DDP under torchrun (gloo), in an experiment of its own (--tag).
     ddp = _run(recipe, *TINY, "--stage", "1", "--stop_stage", "1", "--systems", "cyclegan", "--cpu_procs", "2",
