@@ -99,12 +99,14 @@ if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
     dir=$(copy_dir "$vocoder")
     log "stage 4: copy synthesis of data/eval_copy with $(name_of "$vocoder")"
     rm -rf "$dir"
+    threads=$(cores)
     case $vocoder in
       gl) opts=(--vocoder gl --conf "$feats_conf" --iters "$gl_iters") ;;
-      wavenet) opts=(--vocoder "$(exp_of "$vocoder")" --batch-size "$wavenet_batch") ;;
+      # WaveNet's per-sample ops are too small for two threads (docs/vocoders.md).
+      wavenet) opts=(--vocoder "$(exp_of "$vocoder")" --batch-size "$wavenet_batch"); threads=1 ;;
       *) opts=(--vocoder "$(exp_of "$vocoder")") ;;
     esac
-    OMP_NUM_THREADS=$(cores) ${train_cmd} "$dir/log/vocode.log" \
+    OMP_NUM_THREADS=$threads ${train_cmd} "$dir/log/vocode.log" \
       vc vocode "${opts[@]}" --data data/eval_copy --out "$dir"
     tail -n 3 "$dir/log/vocode.log" | head -n 1
   done
