@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gzip
-import itertools
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +23,8 @@ from vc.image.datasets.fonts import FONT_FILES, font_path, render_digits
 from vc.image.datasets.resize import pad_center
 from vc.image.imageset import imageset_path, to_uint8
 from vc.image.loader import MultiDomainImageLoader, UnpairedImageLoader
+
+from batch_streams import assert_batches_equal, take
 
 N_FAKE_TRAIN, N_FAKE_TEST = 100, 30
 SMALL = {"n_train": 20, "n_valid": 5, "n_test": 8}
@@ -79,18 +80,6 @@ def assert_same_sets(a: dict[tuple[str, str], ImageSet], b: dict[tuple[str, str]
 
 def keys(images: np.ndarray) -> set[bytes]:
     return {image.tobytes() for image in images}
-
-
-def take(loader: UnpairedImageLoader | MultiDomainImageLoader, n: int) -> list[dict[str, torch.Tensor]]:
-    return list(itertools.islice(loader, n))
-
-
-def assert_batches_equal(a: list[dict[str, torch.Tensor]], b: list[dict[str, torch.Tensor]]) -> None:
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        assert x.keys() == y.keys()
-        for key in x:
-            torch.testing.assert_close(x[key], y[key], rtol=0, atol=0)
 
 
 def identities(images: torch.Tensor) -> np.ndarray:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import kaldiio
@@ -18,6 +17,8 @@ from vc.data.dump import FeatureDump
 from vc.data.stats import compute_stats
 from vc.data.unpaired import MultiSpeakerLoader, PairedSpeakersLoader, SegmentSampler
 from vc.errors import ConfigError, DataError
+
+from batch_streams import assert_batches_equal, take
 
 DIM, T = 4, 16
 # speaker -> (mean, std, utterance lengths); spkC has one utterance shorter than T.
@@ -58,18 +59,6 @@ def find_in_dump(dump: FeatureDump, spk: str, segment: np.ndarray) -> str:
             if np.allclose(feats[start:start + len(segment)], segment, atol=1e-4):
                 return utt
     raise AssertionError(f"segment not found in any utterance of {spk}")
-
-
-def take(loader: PairedSpeakersLoader | MultiSpeakerLoader, n: int) -> list[dict[str, torch.Tensor]]:
-    return list(itertools.islice(loader, n))
-
-
-def assert_batches_equal(a: list[dict[str, torch.Tensor]], b: list[dict[str, torch.Tensor]]) -> None:
-    assert len(a) == len(b)
-    for x, y in zip(a, b):
-        assert x.keys() == y.keys()
-        for key in x:
-            torch.testing.assert_close(x[key], y[key], rtol=0, atol=0)
 
 
 def test_layouts_shapes_dtypes_and_report(dump: FeatureDump, stats: StatsStore) -> None:
