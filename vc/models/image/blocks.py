@@ -38,11 +38,8 @@ class NearestUpConv2d(nn.Conv2d):
         if x.numel() < self.SUBPIXEL_FROM:
             return super().forward(F.interpolate(x, scale_factor=2, mode="nearest"))
         b, _, h, w = x.shape
-        # Phase 0 (even rows) takes rows a-1, a with kernel rows [k0, k1 + k2]; phase 1 rows a, a+1 with [k0 + k1, k2].
-        k = self.weight
-        rows = [torch.stack([k[:, :, 0], k[:, :, 1] + k[:, :, 2]], 2), torch.stack([k[:, :, 0] + k[:, :, 1], k[:, :, 2]], 2)]
-        phases = [torch.stack(pair, 3) for r in rows
-                  for pair in ((r[..., 0], r[..., 1] + r[..., 2]), (r[..., 0] + r[..., 1], r[..., 2]))]
+        # Kernels of phases (0, 0), (0, 1), (1, 0), (1, 1): rows split, then columns.
+        phases = [kernel for rows in _two_taps(self.weight, 2) for kernel in _two_taps(rows, 3)]
         out = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), torch.cat(phases), None if self.bias is None
                        else self.bias.repeat(4)).view(b, 2, 2, self.out_channels, h + 1, w + 1)
         # Phase (p, q)'s output (a, c) is at window (a + p, c + q) of the padded input.
@@ -50,22 +47,31 @@ class NearestUpConv2d(nn.Conv2d):
         return y.reshape(b, self.out_channels, 2 * h, 2 * w)
 
 
-class ConvBlock(nn.Sequential):
-    """conv -> norm -> activation: [B, in_ch, H, W] -> [B, out_ch, H / stride, W / stride].
+def _two_taps(kernel: torch.Tensor, dim: int) -> list[torch.Tensor]:
+    """A 3-tap axis ``dim`` of ``kernel`` as its two 2-tap phases on the x2-upsampled map.
 
-    ``upsample``: a NearestUpConv2d (kernel 3, stride 1) instead, [B, in_ch, H, W] -> [B, out_ch, 2H, 2W].
+    An even output row reads input rows a-1, a with taps [k0, k1 + k2]; an odd one rows
+    a, a+1 with [k0 + k1, k2].
     """
+    k0, k1, k2 = kernel.unbind(dim)
+    return [torch.stack([k0, k1 + k2], dim), torch.stack([k0 + k1, k2], dim)]
+
+
+class ConvBlock(nn.Sequential):
+    """conv -> norm -> activation: [B, in_ch, H, W] -> [B, out_ch, H / stride, W / stride]."""
 
     def __init__(self, in_ch: int, out_ch: int, kernel: int, stride: int = 1, norm: str = "instance",
-                 act: str = "relu", upsample: bool = False) -> None:
-        if upsample:
-            if (kernel, stride) != (3, 1):
-                raise ValueError(f"upsample: kernel 3 and stride 1 only, got kernel {kernel}, stride {stride}")
-            conv: nn.Conv2d = NearestUpConv2d(in_ch, out_ch, bias=norm == "none")
-        else:
-            conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2,
-                             padding_mode="reflect" if stride == 1 else "zeros", bias=norm == "none")
+                 act: str = "relu") -> None:
+        conv = nn.Conv2d(in_ch, out_ch, kernel, stride, padding=kernel // 2,
+                         padding_mode="reflect" if stride == 1 else "zeros", bias=norm == "none")
         super().__init__(conv, norm_layer(norm, 2, out_ch), ACTIVATIONS[act]())
+
+
+class UpBlock(nn.Sequential):
+    """NearestUpConv2d -> instance norm -> ReLU: [B, in_ch, H, W] -> [B, out_ch, 2H, 2W]."""
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__(NearestUpConv2d(in_ch, out_ch, bias=False), norm_layer("instance", 2, out_ch), nn.ReLU())
 
 
 class ResidualBlock(nn.Module):
@@ -114,7 +120,7 @@ class ImageDecoder(nn.Sequential):
         layers: list[nn.Module] = [residual_stack(in_ch, n_blocks)]
         width = in_ch
         for _ in range(n_up):
-            layers.append(ConvBlock(width, width // 2, 3, upsample=True))
+            layers.append(UpBlock(width, width // 2))
             width //= 2
         layers.append(ConvBlock(width, out_ch, 7, norm="none", act="tanh"))
         super().__init__(*layers)
