@@ -31,13 +31,12 @@ from vc.audio.f0 import LogF0Stats, convert_f0
 from vc.audio.features import FeatureComputer
 from vc.audio.io import check_signal, resample
 from vc.audio.stats import FeatureStats, StatsStore
-from vc.audio.world import synthesize, unpack, world_layout
+from vc.audio.world import world_layout
 from vc.device import cpu_has_fast_bf16, resolve_device
 from vc.errors import AudioError, ConfigError, DataError
 from vc.train.restore import load_trained
 from vc.vocoders import load_vocoder
 
-WORLD_VOCODER = "world"  # WORLD synthesis for kind: world features, handled here (no torch module)
 
 @dataclass(frozen=True)
 class SpeakerReference:
@@ -311,13 +310,6 @@ class Converter:
 
     def _build_vocoder(self, name: str, opts: dict[str, Any]) -> Vocode:
         cfg = self.feature_config
-        if name == WORLD_VOCODER:
-            if cfg.kind != "world":
-                raise ConfigError(f"the world vocoder synthesises WORLD features; this model's feature config "
-                                  f"has kind {cfg.kind!r} (use gl)")
-            if opts:
-                raise ConfigError(f"the world vocoder takes no options (got {', '.join(sorted(opts))})")
-            return lambda feats, length, seed: _fit_length(synthesize(unpack(feats, cfg), cfg), length)
         try:
             module = load_vocoder(name, cfg, **opts).to(self.device).eval()
         except TypeError as e:  # an option the vocoder's constructor does not take
@@ -364,8 +356,3 @@ def _log_f0_of(feats: np.ndarray, cfg: FeatureConfig, what: str) -> LogF0Stats:
     if lf0.size < 2:
         raise AudioError(f"{what}: fewer than 2 voiced frames, no log-F0 statistics to convert F0 with")
     return LogF0Stats(float(lf0.mean()), float(max(lf0.std(), 1e-3)))
-
-
-def _fit_length(wav: np.ndarray, length: int) -> np.ndarray:
-    """Trim or zero-pad to ``length`` samples (WORLD's output length follows its frame count)."""
-    return np.pad(wav[:length], (0, max(0, length - len(wav))))

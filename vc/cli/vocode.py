@@ -2,8 +2,8 @@
 
 Copy synthesis (wav files or a data dir) computes the features here and scores each output
 against its input (see :mod:`vc.evaluate.copy_synthesis`), so one command measures what a
-vocoder loses. ``--vocoder`` is ``gl`` or a trained vocoder's experiment directory, which
-brings its own feature config.
+vocoder loses. ``--vocoder`` is ``gl`` (log-mel or linear features), ``world`` (WORLD
+features) or a trained vocoder's experiment directory, which brings its own feature config.
 """
 
 from __future__ import annotations
@@ -36,11 +36,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scp", metavar="FEATS.scp", help="feature dump (its feats.scp or directory) to vocode")
     p.add_argument("--out", required=True,
                    help="a .wav file for one input; otherwise a directory for <utt>.wav, wav.scp and scores.tsv")
-    p.add_argument("--vocoder", default="gl", metavar="gl|EXP",
-                   help="gl (Griffin-Lim), or the experiment directory of a vocoder trained with 'vc train' [gl]")
+    p.add_argument("--vocoder", default="gl", metavar="gl|world|EXP",
+                   help="gl (Griffin-Lim, log-mel or linear features), world (WORLD synthesis, WORLD features), "
+                        "or the experiment directory of a vocoder trained with 'vc train' [gl]")
     p.add_argument("--conf", metavar="FEATS.yaml",
-                   help="feature config: required for audio inputs with gl; otherwise checked against the "
-                        "dump's and the trained vocoder's")
+                   help="feature config: required for audio inputs with gl or world; otherwise checked against "
+                        "the dump's and the trained vocoder's")
     p.add_argument("--batch-size", type=int, default=1,
                    help="utterances vocoded together (padded to the longest); WaveNet generates much faster "
                         "in batches [1]")
@@ -82,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     single = out.suffix.lower() == ".wav"
     check_out(out, single, count, "vocode")
-    vocoder = (trained or _griffin_lim(args, cfg)).to(device).eval()
+    vocoder = (trained or _registered(args, cfg)).to(device).eval()
     generator = torch.Generator(device).manual_seed(args.seed)
     scorer = CopySynthesisScorer(cfg, device)
     start = time.perf_counter()
@@ -120,11 +121,13 @@ def _trained_vocoder(args: argparse.Namespace) -> tuple[FeatureConfig | None, to
     return vocoder.feature_config, vocoder
 
 
-def _griffin_lim(args: argparse.Namespace, cfg: FeatureConfig) -> torch.nn.Module:
+def _registered(args: argparse.Namespace, cfg: FeatureConfig) -> torch.nn.Module:
+    """The registered vocoder --vocoder names (gl or world), with Griffin-Lim's options for gl."""
     from vc.vocoders import build_vocoder
 
-    return build_vocoder(args.vocoder, cfg, n_iter=args.iters, momentum=args.momentum,
-                         mel_inversion=args.mel_inversion)
+    options = ({"n_iter": args.iters, "momentum": args.momentum, "mel_inversion": args.mel_inversion}
+               if args.vocoder == "gl" else {})
+    return build_vocoder(args.vocoder, cfg, **options)
 
 
 def _open_source(args: argparse.Namespace, conf: FeatureConfig | None) -> tuple[FeatureConfig, Iterator[_Item], int]:
@@ -137,7 +140,7 @@ def _open_source(args: argparse.Namespace, conf: FeatureConfig | None) -> tuple[
     if args.scp:
         return _dump_source(args.scp, conf, args.conf or args.vocoder)
     if conf is None:
-        raise ConfigError("--conf FEATS.yaml is required to compute features from audio for Griffin-Lim")
+        raise ConfigError(f"--conf FEATS.yaml is required to compute features from audio for --vocoder {args.vocoder}")
     if args.data:
         return conf, *_data_source(args.data, conf, args.allow_pipes)
     return conf, *_wav_source(args.inputs, conf)

@@ -1,8 +1,9 @@
 """Vocoders: stored features [batch, dim, frames] -> waveforms [batch, samples].
 
-Griffin-Lim is built by registry name (``gl``) from the FeatureConfig its input was
-computed with; a trained neural vocoder (``model: wavenet`` or ``parallel_wavenet``) is
-loaded from its experiment directory and carries its own config (see :func:`load_vocoder`).
+Griffin-Lim (``gl``, log-mel or linear features) and WORLD synthesis (``world``, WORLD
+features) are built by registry name from the FeatureConfig their input was computed
+with; a trained neural vocoder (``model: wavenet`` or ``parallel_wavenet``) is loaded from
+its experiment directory and carries its own config (see :func:`load_vocoder`).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from vc.vocoders.griffin_lim import (
     log_spectral_distance,
     spectral_convergence,
 )
+from vc.vocoders.world import WorldVocoder
 
-VOCODERS: dict[str, type[nn.Module]] = {"gl": GriffinLim}
+VOCODERS: dict[str, type[nn.Module]] = {"gl": GriffinLim, "world": WorldVocoder}
 
 
 def build_vocoder(name: str, cfg: FeatureConfig, **params: Any) -> nn.Module:
@@ -33,9 +35,9 @@ def build_vocoder(name: str, cfg: FeatureConfig, **params: Any) -> nn.Module:
 
 
 def load_vocoder(spec: str, cfg: FeatureConfig | None = None, **params: Any) -> nn.Module:
-    """The vocoder ``spec`` names: a registered one (``gl``) for features of ``cfg``, or the
-    trained vocoder in experiment directory ``spec``, whose feature config must equal ``cfg``
-    when ``cfg`` is given. ``params`` go to the constructor (gl) or to inference (trained)."""
+    """The vocoder ``spec`` names: a registered one (``gl``, ``world``) for features of ``cfg``,
+    or the trained vocoder in experiment directory ``spec``, whose feature config must equal
+    ``cfg`` when ``cfg`` is given. ``params`` go to the constructor (gl) or to inference (trained)."""
     if spec in VOCODERS:
         if cfg is None:
             raise ConfigError(f"vocoder {spec!r}: needs the features' config")
@@ -56,6 +58,7 @@ __all__ = [
     "FastGriffinLim",
     "GriffinLim",
     "MelInverter",
+    "WorldVocoder",
     "build_vocoder",
     "load_vocoder",
     "log_spectral_distance",
