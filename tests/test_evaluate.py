@@ -217,7 +217,53 @@ def test_cli_scores_every_metric_and_both_references(parallel: Path, tmp_path: P
     assert rows[0]["wav"].endswith("bb_par001.wav") and rows[0]["nearest_spk"] in ("aa", "bb") and rows[0]["hyp"]
 
 
+def test_cli_scores_copy_synthesis_of_the_source_and_the_target(parallel: Path, tmp_path: Path,
+                                                                speech: np.ndarray) -> None:
+    # A "vocoder" that halves the gain: MCD leaves c0 out, so each copy is ~0 dB from what it copies.
+    copies = {utt: sf.read(path)[0] * 0.5 for utt, path in
+              (line.split() for line in (parallel / "wav.scp").read_text().splitlines())}
+    copysynth = _converted(tmp_path, copies)
+    common = ["--data", str(parallel), "--src-spk", "aa", "--tgt-spk", "bb", "--metrics", "mcd",
+              "--copysynth", str(copysynth), "--vocoder", "gl"]
+    for ref in ("copysynth-source", "copysynth-target"):
+        assert main(["evaluate", "--reference", ref, *common, "--out", str(tmp_path / ref)]) == 0
+    source = json.loads((tmp_path / "copysynth-source" / "summary.json").read_text())
+    assert (source["kind"], source["label"], source["vocoder"]) == ("copysynth-source", "source copy-synthesised", "gl")
+    assert source["copysynth"] == str(copysynth / "wav.scp") and source["converted"] is None
+    target = json.loads((tmp_path / "copysynth-target" / "summary.json").read_text())
+    assert target["label"] == "target copy-synthesised" and target["metrics"]["mcd_db"]["mean"] < 0.1
+    rows = list(csv.DictReader((tmp_path / "copysynth-target" / "scores.csv").open()))
+    assert [(r["utt"], r["target_utt"], r["wav"]) for r in rows] == [
+        ("aa_par001", "bb_par001", str(copysynth / "bb_par001.wav")),
+        ("aa_par002", "bb_par002", str(copysynth / "bb_par002.wav"))]
+    rows = list(csv.DictReader((tmp_path / "copysynth-source" / "scores.csv").open()))
+    assert [r["wav"] for r in rows] == [str(copysynth / "aa_par001.wav"), str(copysynth / "aa_par002.wav")]
+    # A converted set to a target unseen in training says so, for the report's targets.
+    (tmp_path / "one").mkdir()
+    conv = _converted(tmp_path / "one", {"aa_par001": speech[:32000]})
+    assert main(["evaluate", "--converted", str(conv), "--data", str(parallel), "--tgt-spk", "bb",
+                 "--metrics", "mcd", "--oneshot", "--out", str(tmp_path / "oneshot")]) == 0
+    assert json.loads((tmp_path / "oneshot" / "summary.json").read_text())["oneshot"] is True
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--reference", "copysynth-source"], "--copysynth goes with --reference copysynth-source or copysynth-target"),
+    (["--reference", "source", "--copysynth", "x"], "--copysynth goes with --reference copysynth-source"),
+    (["--reference", "target", "--oneshot"], "--oneshot goes with --converted"),
+])
+def test_cli_usage_errors(parallel: Path, tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["evaluate", *args, "--src-spk", "aa", "--tgt-spk", "bb", "--data", str(parallel),
+              "--out", str(tmp_path / "res")])
+    assert stop.value.code == 2 and message in capsys.readouterr().err
+    assert not (tmp_path / "res").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--reference", "copysynth-target", "--src-spk", "aa", "--tgt-spk", "bb", "--copysynth", "{scp}"],
+     r"the copy synthesis lists no 'bb_par001' \(copy-synthesise the whole data dir"),
+    (["--reference", "copysynth-source", "--src-spk", "aa", "--tgt-spk", "bb", "--copysynth", "{nowhere}"],
+     r"nowhere: no wav.scp of copy-synthesised speech"),
     (["--converted", "{scp}", "--tgt-spk", "dd"], r"unknown target speaker 'dd' \(the data dir has: aa, bb, cc\)"),
     (["--converted", "{zz}", "--tgt-spk", "bb"], r"converted utterance 'zz_par001' is not in the data dir"),
     (["--converted", "{scp}", "--tgt-spk", "bb", "--metrics", "mcd,pesq"],
@@ -239,7 +285,8 @@ def test_cli_errors(parallel: Path, tmp_path: Path, capsys, args: list[str], mes
              "silent": f"aa_par001 {tmp_path}/silent.wav\n"}
     for name, text in paths.items():
         (tmp_path / f"{name}.scp").write_text(text)
-    fill = {**{k: str(tmp_path / f"{k}.scp") for k in paths}, "notext": str(notext)}
+    fill = {**{k: str(tmp_path / f"{k}.scp") for k in paths}, "notext": str(notext),
+            "nowhere": str(tmp_path / "nowhere")}
     args = [a.format(**fill) for a in args]
     data = [] if "--data" in args else ["--data", str(parallel)]
     assert main(["evaluate", *args, *data, "--out", str(tmp_path / "res")]) == 1

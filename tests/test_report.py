@@ -31,8 +31,11 @@ METRICS_OF = {
     "converted": {"mcd_db": (9.5312, 0.4123), "wer": (0.4, 0.1), "sim_target": (0.7011, float("nan")),
                   "f0_rmse_hz": (float("nan"), float("nan"))},
     "target": {"wer": (0.05, 0.02), "sim_target": (0.9012, 0.0101)},
+    "copysynth-source": {"mcd_db": (10.8, 0.5), "wer": (0.3, 0.05)},
+    "copysynth-target": {"mcd_db": (5.1, 0.3), "wer": (0.1, 0.05)},
 }
-LABELS = {"source": "Unconverted source", "converted": "CycleGAN-VC, Griffin-Lim", "target": "Target recordings"}
+LABELS = {"source": "Unconverted source", "converted": "CycleGAN-VC, Griffin-Lim", "target": "Target recordings",
+          "copysynth-source": "source, Griffin-Lim", "copysynth-target": "target, Griffin-Lim"}
 TRAIN_LOG = """\
 2026-11-22 01:56:33 starting at step 0 of 400 on cpu (world size 1, amp torch.bfloat16)
 2026-11-22 01:57:29 step=50 g/total=20.7469 g/adv=1.78888 g/cycle=1.31599 d/total=1.85082 lr.generator=0.0005 lr.discriminator=0.00025 it/s=0.90
@@ -54,9 +57,11 @@ def _tone(f0: float, seconds: float = 0.5) -> np.ndarray:
     return (0.2 * np.sin(2 * np.pi * f0 * t) + 0.1 * np.sin(2 * np.pi * 3 * f0 * t)).astype(np.float32)
 
 
-def make_results(root: Path, *, with_log: bool = True) -> list[Path]:
+def make_results(root: Path, *, with_log: bool = True,
+                 kinds: tuple[str, ...] = ("source", "converted", "target")) -> list[Path]:
     """A tiny parallel data dir (srcA, tgtB x 3 sentences), converted wavs, an experiment with
-    a train.log, and three result dirs: [source reference, system, target reference]."""
+    a train.log, and a result dir per kind, in that order (by default [source reference,
+    system, target reference]); copy-synthesis kinds get wavs of their own."""
     data, wavs = root / "data", root / "wav"
     data.mkdir(parents=True)
     wavs.mkdir()
@@ -77,7 +82,7 @@ def make_results(root: Path, *, with_log: bool = True) -> list[Path]:
         (exp / "log").mkdir()
         (exp / "log" / "train.log").write_text(TRAIN_LOG)
     dirs = []
-    for kind in ("source", "converted", "target"):
+    for kind in kinds:
         out = root / "results" / kind
         out.mkdir(parents=True)
         keys = [m.key for m in METRICS if m.key in METRICS_OF[kind]]
@@ -87,6 +92,10 @@ def make_results(root: Path, *, with_log: bool = True) -> list[Path]:
             if kind == "converted":
                 wav = exp / "convert" / f"{utt}.wav"
                 sf.write(wav, _tone(200.0 + 10 * i, 0.45), SR)
+            elif kind.startswith("copysynth-"):
+                wav = root / kind / f"{utt if kind.endswith('source') else target_utt}.wav"
+                wav.parent.mkdir(exist_ok=True)
+                sf.write(wav, _tone((150.0 if kind.endswith("source") else 250.0) + 10 * i, 0.5), SR)
             else:
                 wav = wavs / f"{utt if kind == 'source' else target_utt}.wav"
             rows.append([utt, target_utt, str(wav), *("" if math.isnan(METRICS_OF[kind][k][0]) else
@@ -97,7 +106,8 @@ def make_results(root: Path, *, with_log: bool = True) -> list[Path]:
             writer.writerow(["utt", "target_utt", "wav", *keys, "hyp"])
             writer.writerows(rows)
         summary = {"label": LABELS[kind], "kind": kind, "src_spk": "srcA", "tgt_spk": "tgtB", "data": str(data),
-                   "model": str(exp) if kind == "converted" else None, "vocoder": "gl" if kind == "converted" else None,
+                   "model": str(exp) if kind == "converted" else None,
+                   "vocoder": None if kind in ("source", "target") else "gl",
                    "metrics": {k: {"mean": m, "ci95": c, "n": 3} for k, (m, c) in METRICS_OF[kind].items()}}
         (out / "summary.json").write_text(json.dumps(summary, indent=2))
         dirs.append(out)
@@ -210,7 +220,8 @@ def test_cli_prints_rows_source_system_target(results: list[Path], tmp_path: Pat
     assert main(["report", str(target), str(system), str(source), "--out", str(out), "--examples", "1"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == "srcA -> tgtB (n=3 parallel sentences)"
-    body = [line for line in lines if line.startswith("  ") and not line.strip().startswith("-")]
+    table = lines[:lines.index("Targets (thresholds in vc/report/targets.py)")]
+    body = [line for line in table if line.startswith("  ") and not line.strip().startswith("-")]
     labels = [line for line in body if re.match(r"  \S", line)]
     assert [line.split("  ")[1] for line in labels] == [
         "Unconverted source, lower bound", "CycleGAN-VC, Griffin-Lim", "Target recordings, upper bound"]
@@ -220,6 +231,31 @@ def test_cli_prints_rows_source_system_target(results: list[Path], tmp_path: Pat
     assert max(len(line) for line in lines) <= 140
     assert re.fullmatch(rf"report: {re.escape(str(out / 'index.html'))} \(\d+\.\d (kB|MB)\)", lines[-1])
     assert len(re.findall("<audio", (out / "index.html").read_text())) == 3
+
+
+def test_copy_synthesis_rows_sit_between_the_bounds_and_the_systems(tmp_path: Path) -> None:
+    kinds = ("converted", "copysynth-target", "target", "source", "copysynth-source")  # any order given
+    dirs = make_results(tmp_path, kinds=kinds)
+    report = write_report(dirs, tmp_path / "report", examples=1)
+    assert [r.kind for r in report.comparisons[0].results] == [
+        "source", "copysynth-source", "converted", "copysynth-target", "target"]
+    block = report.text.split("\n\n")[0].splitlines()
+    labels = [line.split("  ")[1] for line in block[[line.strip()[:1] for line in block].index("-") + 1:]]
+    assert labels == ["Unconverted source, lower bound", "source, Griffin-Lim, vocoder bound",
+                      "CycleGAN-VC, Griffin-Lim", "target, Griffin-Lim, vocoder bound",
+                      "Target recordings, upper bound"]
+    page = _parse(report.path)
+    assert [row[0] for row in page.rows[1:]] == [
+        "Unconverted source unconverted · lower bound",
+        "source, Griffin-Lim copy synthesis · vocoder bound vocoder gl",
+        "CycleGAN-VC, Griffin-Lim vocoder gl",
+        "target, Griffin-Lim copy synthesis · vocoder bound vocoder gl",
+        "Target recordings real recordings · upper bound"]
+    # One example sentence: a player per row, the copy syntheses playing their own wavs.
+    audios = [a["src"] for t, a in page.tags if t == "audio"]
+    assert len(audios) == 5 and len(set(audios)) == 5
+    text = report.path.read_text(encoding="utf-8")
+    assert "hyp, copysynth-target 0" in text and "the vocoder bound" in text
 
 
 def test_missing_training_log_is_a_note(tmp_path: Path) -> None:
@@ -240,7 +276,8 @@ def test_corrupt_summary(results: list[Path]) -> None:
     with pytest.raises(DataError, match=r"source/summary\.json: not valid JSON \(line 1"):
         load_result(results[0])
     (results[0] / "summary.json").write_text(json.dumps({"label": "x", "kind": "reference"}))
-    with pytest.raises(DataError, match=r"\"kind\" is 'reference'; expected one of source, converted, target"):
+    with pytest.raises(DataError, match=r"\"kind\" is 'reference'; expected one of source, copysynth-source, "
+                                        r"converted, copysynth-target, target"):
         load_result(results[0])
 
 

@@ -13,16 +13,22 @@ import argparse
 from functools import partial
 from pathlib import Path
 
-SET_ONLY = ("converted", "reference", "data", "tgt_spk", "src_spk")  # and --out, which the diagnostic has too
+# The scoring form's own flags; --out the diagnostics have too.
+SET_ONLY = ("converted", "reference", "copysynth", "data", "tgt_spk", "src_spk")
+DEFAULT_LABELS = {"source": "unconverted source", "target": "real target",
+                  "copysynth-source": "source copy-synthesised", "copysynth-target": "target copy-synthesised"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from vc.evaluate.metrics import GROUPS
+    from vc.evaluate.kinds import REFERENCES
 
     p = subparsers.add_parser(
         "evaluate", help="score converted speech against the target speaker, or probe a disentangle model",
         usage="vc evaluate --converted DIR --data DATA_DIR --tgt-spk SPK --out DIR [--metrics ...]\n"
               "       vc evaluate --reference source|target --src-spk SPK --data DATA_DIR --tgt-spk SPK --out DIR\n"
+              "       vc evaluate --reference copysynth-source|copysynth-target --copysynth DIR --src-spk SPK "
+              "--data DATA_DIR --tgt-spk SPK --out DIR\n"
               "       vc evaluate disentangle --model EXP --dump DUMP_DIR --out DIR [options]",
         description="Objective scores of each converted utterance against the target speaker's recording of the "
                     "same sentence: mel-cepstral distortion after DTW (mcd); F0 RMSE, correlation and voicing "
@@ -30,12 +36,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "nearest-speaker accuracy over the data dir's speakers (speaker); pocketsphinx word and "
                     "character error against the data dir's text (asr); DNSMOS predicted MOS (mos). "
                     "--reference scores the unconverted source (lower bound) or the target's real recordings "
-                    "(upper bound) the same way. Writes OUT/scores.csv and OUT/summary.json (mean, 95%% CI). "
+                    "(upper bound) the same way, or their copy synthesis through a vocoder (the vocoder bound). "
+                    "Writes OUT/scores.csv and OUT/summary.json (mean, 95%% CI). "
                     "'vc evaluate disentangle -h': the latent speaker probe.")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--converted", help="directory with wav.scp, or a wav.scp, of converted speech")
-    what.add_argument("--reference", choices=("source", "target"),
-                      help="score the data dir's own recordings of --src-spk (source) or --tgt-spk (target)")
+    what.add_argument("--reference", choices=REFERENCES,
+                      help="score the data dir's own recordings of --src-spk (source) or --tgt-spk (target), or "
+                           "their copy synthesis from --copysynth (copysynth-source, copysynth-target)")
+    p.add_argument("--copysynth", metavar="DIR",
+                   help="directory with wav.scp, or a wav.scp, of the data dir's recordings copy-synthesised "
+                        "through a vocoder ('vc vocode --data'), for --reference copysynth-*")
     p.add_argument("--data", help="Kaldi data dir of the parallel eval set: sources, targets, text (required)")
     p.add_argument("--tgt-spk", help="the speaker converted to (required)")
     p.add_argument("--src-spk", help="the source speaker (with --reference)")
@@ -47,6 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model", metavar="EXP", help="experiment that made the conversions (the report plots its "
                                                   "training curves)")
     p.add_argument("--vocoder", help="vocoder used, recorded in the summary")
+    p.add_argument("--oneshot", action="store_true",
+                   help="with --converted: the target was unseen in training, converted to from reference "
+                        "recordings (recorded in the summary; 'vc report' checks one-shot targets by their own "
+                        "thresholds)")
     p.add_argument("--cache-dir", metavar="DIR", help="keep the data dir's speaker embeddings here between runs "
                                                      "(recipes score many systems on one data dir)")
     p.add_argument("--quiet", action="store_true", help="no per-utterance progress on stderr")
@@ -73,7 +88,6 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import sys
 
     from vc.data.datadir import DataDir, read_kaldi_map
-    from vc.errors import DataError
     from vc.evaluate.metrics import METRIC_BY_KEY
     from vc.evaluate.scoring import check_groups, converted_set, evaluate, reference_set, write_results
 
@@ -85,24 +99,27 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error(f"the following arguments are required: {', '.join(missing)}")
     if args.converted and args.src_spk:
         parser.error("--src-spk goes with --reference; a converted set's sources come from the data dir")
+    if (args.copysynth is not None) != (args.reference or "").startswith("copysynth-"):
+        parser.error("--copysynth goes with --reference copysynth-source or copysynth-target, and they need it")
+    if args.oneshot and not args.converted:
+        parser.error("--oneshot goes with --converted: it says how the converted set reached its target")
     groups = check_groups([g.strip() for g in args.metrics.split(",") if g.strip()])
     data = DataDir.read(args.data)
     if args.converted:
-        scp = Path(args.converted)
-        scp = scp / "wav.scp" if scp.is_dir() else scp
-        if not scp.is_file():
-            raise DataError(f"{scp}: no wav.scp of converted speech")
+        scp = _wav_scp(args.converted, "converted speech")
         eval_set = converted_set(read_kaldi_map(scp), data, args.tgt_spk)
         label = args.label or args.converted
     else:
-        eval_set = reference_set(args.reference, data, args.src_spk, args.tgt_spk)
-        scp = None
-        label = args.label or {"source": "unconverted source", "target": "real target"}[args.reference]
+        scp = _wav_scp(args.copysynth, "copy-synthesised speech") if args.copysynth else None
+        eval_set = reference_set(args.reference, data, args.src_spk, args.tgt_spk,
+                                 read_kaldi_map(scp) if scp else None)
+        label = args.label or DEFAULT_LABELS[args.reference]
     progress = (lambda _: None) if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     results = evaluate(eval_set, groups, progress, Path(args.cache_dir) if args.cache_dir else None)
     meta = {"label": label, "kind": eval_set.kind, "src_spk": ",".join(eval_set.sources),
             "tgt_spk": args.tgt_spk, "data": str(Path(args.data).resolve()),
-            "converted": str(scp.resolve()) if scp else None,
+            "converted": str(scp.resolve()) if args.converted else None,
+            "copysynth": str(scp.resolve()) if args.copysynth else None, "oneshot": args.oneshot,
             "model": str(Path(args.model).resolve()) if args.model else None, "vocoder": args.vocoder,
             "metrics_groups": groups}
     summary = write_results(results, Path(args.out), meta)
@@ -110,6 +127,17 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
              for m, v in ((METRIC_BY_KEY[k], v) for k, v in summary["metrics"].items())]
     print(f"{args.out}: {label}, {len(results)} utterances to {args.tgt_spk}: " + ", ".join(shown))
     return 0
+
+
+def _wav_scp(path: str, what: str) -> Path:
+    """The wav.scp a --converted or --copysynth argument names (a directory holding one, or the file)."""
+    from vc.errors import DataError
+
+    scp = Path(path)
+    scp = scp / "wav.scp" if scp.is_dir() else scp
+    if not scp.is_file():
+        raise DataError(f"{scp}: no wav.scp of {what}")
+    return scp
 
 
 def run_disentangle(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -1,11 +1,13 @@
 """Score a set of utterances against the target speaker's parallel recordings.
 
-What is scored is a converted set (``vc convert``'s wav.scp) or one of two references from
-the data dir itself: the unconverted source recordings (what conversion should improve on)
-and the target's own recordings (the best any system could do). Converted utterances keep
-their source ids (``<src>_par001``); the target's recording of the same sentence is the
-data dir utterance with the same suffix (``<tgt>_par001``), as the synthetic corpus and the
-parallel eval sets of the real recipes name them.
+What is scored is a converted set (``vc convert``'s wav.scp) or a reference: the data dir's
+own recordings of the source (unconverted: what conversion should improve on) or of the
+target (the best any system could do), or those recordings copy-synthesised through a
+vocoder (``vc vocode --data``: the vocoder bound, what a system could reach with that
+vocoder if its features were perfect). Converted utterances keep their source ids
+(``<src>_par001``); the target's recording of the same sentence is the data dir utterance
+with the same suffix (``<tgt>_par001``), as the synthetic corpus and the parallel eval sets
+of the real recipes name them.
 """
 
 from __future__ import annotations
@@ -14,20 +16,20 @@ import csv
 import io
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Literal
+from typing import Callable
 
 import numpy as np
 
 from vc.audio.io import load_wav
 from vc.data.datadir import DataDir, load_utterance
 from vc.errors import ConfigError, DataError
+from vc.evaluate.kinds import REFERENCES, Kind
 from vc.evaluate.metrics import GROUPS, METRICS
 from vc.utils import atomic_write_text
 
 SAMPLE_RATE = 16000  # every evaluator's rate
-Kind = Literal["converted", "source", "target"]
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class Item:
     utt: str  # the source utterance (a converted output keeps its id)
     src: str
     target_utt: str  # the target's recording of the same sentence
-    wav: str  # what is scored: a converted wav's path, or the data dir utterance's wav.scp entry
+    wav: str  # what is scored: a converted or copy-synthesised wav's path, or the data dir's wav.scp entry
 
 
 @dataclass
@@ -50,9 +52,11 @@ class EvalSet:
         return sorted({item.src for item in self.items})
 
     def load(self, item: Item) -> np.ndarray:
-        if self.kind == "converted":
-            return load_wav(item.wav, SAMPLE_RATE, name=f"converted {item.utt} ({item.wav})")[0]
-        return load_utterance(self.data, item.utt if self.kind == "source" else item.target_utt, SAMPLE_RATE)
+        if self.kind == "source":
+            return load_utterance(self.data, item.utt, SAMPLE_RATE)
+        if self.kind == "target":
+            return load_utterance(self.data, item.target_utt, SAMPLE_RATE)
+        return load_wav(item.wav, SAMPLE_RATE, name=f"{self.kind} {item.utt} ({item.wav})")[0]
 
     def load_target(self, item: Item) -> np.ndarray:
         return load_utterance(self.data, item.target_utt, SAMPLE_RATE)
@@ -84,8 +88,15 @@ def converted_set(converted: dict[str, str], data: DataDir, tgt: str) -> EvalSet
     return EvalSet("converted", data, tgt, items)
 
 
-def reference_set(kind: Kind, data: DataDir, src: str, tgt: str) -> EvalSet:
-    """``src``'s sentences that ``tgt`` also recorded, scored as the source's or the target's recording."""
+def reference_set(kind: Kind, data: DataDir, src: str, tgt: str, copysynth: dict[str, str] | None = None) -> EvalSet:
+    """``src``'s sentences that ``tgt`` also recorded, scored as the source's or the target's
+    recording (``kind`` source, target) or as its copy synthesis (copysynth-source,
+    copysynth-target), which ``copysynth`` maps from the recording's utterance id to a wav."""
+    if kind not in REFERENCES:
+        raise ConfigError(f"unknown reference {kind!r} (choose from {', '.join(REFERENCES)})")
+    if (copysynth is None) == kind.startswith("copysynth-"):
+        raise ConfigError(f"reference {kind}: the copy-synthesised wavs go with copysynth-source and "
+                          "copysynth-target only, and those need them")
     _check_speaker(data, src, "source")
     _check_speaker(data, tgt, "target")
     items = [Item(utt, src, tgt + utt[len(src):], data.wav_scp.get(utt, ""))
@@ -93,9 +104,19 @@ def reference_set(kind: Kind, data: DataDir, src: str, tgt: str) -> EvalSet:
     if not items:
         raise DataError(f"{src!r} and {tgt!r} share no parallel sentences in the data dir "
                         f"(expected ids {src}<suffix> and {tgt}<suffix>)")
-    if kind == "target":
-        items = [Item(i.utt, i.src, i.target_utt, data.wav_scp.get(i.target_utt, "")) for i in items]
+    if kind.endswith("target"):
+        items = [replace(i, wav=data.wav_scp.get(i.target_utt, "")) for i in items]
+    if copysynth is not None:
+        items = [replace(i, wav=_copy_of(copysynth, i.target_utt if kind.endswith("target") else i.utt))
+                 for i in items]
     return EvalSet(kind, data, tgt, items)
+
+
+def _copy_of(copysynth: dict[str, str], utt: str) -> str:
+    if utt not in copysynth:
+        raise DataError(f"the copy synthesis lists no {utt!r} (copy-synthesise the whole data dir: "
+                        "vc vocode --data DATA_DIR)")
+    return copysynth[utt]
 
 
 @dataclass

@@ -8,6 +8,7 @@ spectrograms and training curves.
     table.py     the plain-text table
     curves.py    parse log/train.log
     examples.py  load the listening examples' audio
+    targets.py   the quality targets, checked against the vocoder bounds and the latent probes
     figures.py   spectrogram and training-curve PNGs
     media.py     data URIs
     glossary.py  one sentence per metric

@@ -17,6 +17,7 @@ from vc.report.media import png_uri, wav_uri
 from vc.report.page import ComparisonView, CurvesView, ExampleView, RowView, render_page
 from vc.report.results import Result, load_results
 from vc.report.table import format_tables
+from vc.report.targets import Check, check_targets, format_targets, load_probe
 from vc.utils import atomic_path
 
 DEFAULT_TITLE = "Voice conversion report"
@@ -26,13 +27,16 @@ DEFAULT_TITLE = "Voice conversion report"
 class Report:
     path: Path  # REPORT_DIR/index.html
     size: int  # bytes
-    text: str  # the plain-text summary tables
+    text: str  # the plain-text summary tables, then the targets
     comparisons: list[Comparison]
+    targets: list[Check]
 
 
 def write_report(result_dirs: list[str | Path], out_dir: str | Path, *, examples: int = 2,
-                 title: str | None = None, command: str | None = None) -> Report:
-    """Render the result dirs into ``out_dir``/index.html; ``command`` is shown in the footer."""
+                 title: str | None = None, command: str | None = None,
+                 probes: list[str | Path] | None = None) -> Report:
+    """Render the result dirs into ``out_dir``/index.html, with the targets checked on them and
+    on the latent probes' result dirs ``probes``; ``command`` is shown in the footer."""
     if examples < 0:
         raise ConfigError(f"--examples must be 0 or more, got {examples}")
     if not result_dirs:
@@ -42,10 +46,11 @@ def write_report(result_dirs: list[str | Path], out_dir: str | Path, *, examples
         raise ConfigError(f"--out {out}: exists and is not a directory")
     results = load_results(list(result_dirs))
     comparisons = group_results(results)
+    targets = check_targets(comparisons, [load_probe(p) for p in probes or []])
     views = [ComparisonView(c, [_example_view(e) for e in load_examples(c, examples)]) for c in comparisons]
     note = (f"Log-mel spectrograms (80 bands, 10 ms hop, {SAMPLE_RATE // 1000} kHz); one colour scale per sentence, "
             f"{DYNAMIC_RANGE_DB:.0f} dB below its loudest bin, and one time axis.")
-    page = render_page(title or DEFAULT_TITLE, views, training_curves(results),
+    page = render_page(title or DEFAULT_TITLE, views, targets, training_curves(results),
                        command or "vc report " + " ".join(str(p) for p in result_dirs) + f" --out {out}",
                        time.strftime("%Y-%m-%d %H:%M"), note)
     data = page.encode("utf-8")
@@ -54,7 +59,8 @@ def write_report(result_dirs: list[str | Path], out_dir: str | Path, *, examples
         tmp.write_bytes(data)
         # mkstemp makes the file owner-only; a page is for sharing, so take the usual umask.
         tmp.chmod(0o666 & ~_umask())
-    return Report(path, len(data), format_tables(comparisons), comparisons)
+    text = format_tables(comparisons) + (f"\n\n{format_targets(targets)}" if targets else "")
+    return Report(path, len(data), text, comparisons, targets)
 
 
 def training_curves(results: list[Result]) -> list[CurvesView]:

@@ -10,6 +10,8 @@ from vc.report.results import Result, Summary
 
 ARROW = {"lower": "↓", "higher": "↑"}
 REFERENCE_TAGS = {"source": "unconverted source, lower bound", "target": "real target recordings, upper bound"}
+BOUNDS = {"source": "lower bound", "copysynth-source": "vocoder bound", "copysynth-target": "vocoder bound",
+          "target": "upper bound"}
 
 
 def format_summary(metric: Metric, summary: Summary | None) -> str:
@@ -28,14 +30,17 @@ def unit_arrow(metric: Metric) -> str:
 
 
 def row_label(result: Result) -> str:
-    """The JSON label, with the reference's role appended unless the label already says it."""
+    """The JSON label, with the reference's role appended unless the label already says it:
+    a copy synthesis is a vocoder bound; the real recordings, a lower or upper bound, and
+    whose they are when the label does not say."""
     if result.kind == "converted":
         return result.label
     lowered = result.label.lower()
-    bound = "lower bound" if result.kind == "source" else "upper bound"
-    if result.kind in lowered:
-        return result.label if "bound" in lowered else f"{result.label}, {bound}"
-    return f"{result.label} ({REFERENCE_TAGS[result.kind]})"
+    if "bound" in lowered:
+        return result.label
+    if result.kind in REFERENCE_TAGS and result.kind not in lowered:
+        return f"{result.label} ({REFERENCE_TAGS[result.kind]})"
+    return f"{result.label}, {BOUNDS[result.kind]}"
 
 
 def best_system(results: list[Result], metric: Metric) -> Result | None:

@@ -1,26 +1,24 @@
 """Group results into comparisons (one source speaker -> one target speaker) and order
-their rows: the unconverted source (lower bound), the systems, the target (upper bound)."""
+their rows: the unconverted source (lower bound), the source copy-synthesised (vocoder
+bound), the systems, the target copy-synthesised, the target's recordings (upper bound)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vc.report.results import KINDS, Result
+from vc.evaluate.kinds import KINDS
+from vc.report.results import Result
 
 
 @dataclass
 class Comparison:
     src_spk: str
     tgt_spk: str
-    results: list[Result]  # source reference(s), converted systems in command-line order, target reference(s)
+    results: list[Result]  # references and systems, by kind (KINDS), each kind in command-line order
 
     @property
     def title(self) -> str:
         return f"{self.src_spk} -> {self.tgt_spk}"
-
-    @property
-    def systems(self) -> list[Result]:
-        return [r for r in self.results if r.kind == "converted"]
 
     @property
     def utts(self) -> list[str]:

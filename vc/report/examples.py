@@ -1,5 +1,6 @@
 """The listening examples of a comparison: for each chosen sentence, the source recording,
-every system's output and the target recording, loaded at one rate."""
+every copy synthesis and system output in the comparison's row order, and the target
+recording, loaded at one rate."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ SAMPLE_RATE = 16000  # the evaluators' rate; the page's players and spectrograms
 @dataclass
 class ExampleRow:
     label: str  # the result's label; the page marks the kind beside it
-    kind: str  # "source", "converted" or "target"
+    kind: str  # the result's kind (vc.evaluate.kinds)
     wav: np.ndarray
     hyp: str | None  # ASR hypothesis, when the result has one
 
@@ -42,8 +43,9 @@ def load_examples(comparison: Comparison, count: int) -> list[Example]:
         target_utt = comparison.results[0].score(utt).target_utt  # type: ignore[union-attr]
         rows = [ExampleRow(source_ref.label if source_ref else "source recording", "source",
                            _from_data(source_ref or comparison.results[0], utt), _hyp(source_ref, utt))]
-        for system in comparison.systems:
-            rows.append(ExampleRow(system.label, "converted", _converted(system, utt), _hyp(system, utt)))
+        for result in comparison.results:
+            if result.kind not in ("source", "target"):  # converted or copy-synthesised: a wav of its own
+                rows.append(ExampleRow(result.label, result.kind, _scored_wav(result, utt), _hyp(result, utt)))
         rows.append(ExampleRow(target_ref.label if target_ref else "target recording", "target",
                                _from_data(target_ref or comparison.results[0], target_utt), _hyp(target_ref, utt)))
         text = data.text.get(utt) if data.text is not None else None
@@ -67,7 +69,7 @@ def _from_data(result: Result, utt: str) -> np.ndarray:
         raise DataError(f"{result.path}: {e}") from None
 
 
-def _converted(result: Result, utt: str) -> np.ndarray:
+def _scored_wav(result: Result, utt: str) -> np.ndarray:
     wav = result.score(utt).wav  # type: ignore[union-attr]
     try:
         return load_wav(wav, SAMPLE_RATE, name=wav)[0]

@@ -18,6 +18,7 @@ from vc.report.cells import (
 from vc.report.compare import Comparison
 from vc.report.glossary import describe
 from vc.report.results import Result
+from vc.report.targets import Check
 
 
 @dataclass
@@ -70,6 +71,7 @@ table.metrics td b{color:#0a5e2a}
 .badge{display:inline-block;font-size:11px;padding:0 6px;margin-left:6px;border-radius:8px;
   background:#e8eaf0;color:#333;vertical-align:1px;white-space:nowrap}
 .badge.source{background:#fde8d8} .badge.target{background:#dcefdc}
+.badge.copysynth-source,.badge.copysynth-target{background:#ece4f7}
 .sub{display:block;color:#777;font-size:11px}
 .example{margin:8px 0 18px} .text{margin:0 0 6px;color:#333}
 .row{display:flex;align-items:center;gap:14px;padding:3px 0;border-top:1px solid #f0f0f0}
@@ -78,6 +80,9 @@ table.metrics td b{color:#0a5e2a}
 .row .play{display:flex;flex-direction:column;gap:4px;min-width:0}
 .row audio{width:300px;height:32px}
 .hyp{font-size:12px;color:#555} .hyp q{color:#222}
+table.targets{border-collapse:collapse;font-size:13px} table.targets td{padding:3px 8px;border-bottom:1px solid #eee}
+table.targets td.group{font-weight:600;padding-top:10px}
+td.pass{color:#0a5e2a;font-weight:600} td.miss{color:#b3261e;font-weight:600} td.na{color:#777}
 figure{margin:10px 0} figure img{max-width:100%}
 footer{margin-top:36px;padding-top:8px;border-top:2px solid #ddd;font-size:12.5px;color:#333}
 footer dl{display:grid;grid-template-columns:max-content 1fr;gap:3px 14px}
@@ -85,20 +90,25 @@ footer dt{font-weight:600} footer dd{margin:0}
 code{font-size:12px;background:#f3f4f6;padding:1px 4px;border-radius:3px;word-break:break-all}
 """
 
+STATUS_CLASS = {"PASS": "pass", "MISS": "miss", "n/a": "na"}
 # References carry their role beside their label; systems need no mark.
-KIND_BADGE = {"source": "unconverted · lower bound", "converted": "", "target": "real recordings · upper bound"}
+KIND_BADGE = {"source": "unconverted · lower bound", "copysynth-source": "copy synthesis · vocoder bound",
+              "converted": "", "copysynth-target": "copy synthesis · vocoder bound",
+              "target": "real recordings · upper bound"}
 
 
-def render_page(title: str, views: list[ComparisonView], curves: list[CurvesView], command: str,
-                generated: str, spectrogram_note: str) -> str:
+def render_page(title: str, views: list[ComparisonView], targets: list[Check], curves: list[CurvesView],
+                command: str, generated: str, spectrogram_note: str) -> str:
     results = [r for v in views for r in v.comparison.results]
     present = [m for m in METRICS if any(m.key in r.metrics for r in results)]
     body = [f"<h1>{_e(title)}</h1>",
             (f'<p class="meta">{len(results)} result{"s" if len(results) != 1 else ""} in {len(views)} '
             f'comparison{"s" if len(views) != 1 else ""} &middot; generated {_e(generated)}</p>'),
-            _nav(views, curves)]
+            _nav(views, bool(targets), curves)]
     for i, view in enumerate(views):
         body.append(_comparison(i, view, spectrogram_note))
+    if targets:
+        body.append(_targets(targets))
     if curves:
         body.append('<h2 id="training">Training curves</h2>')
         body.extend(_curves(c) for c in curves)
@@ -130,8 +140,10 @@ def metrics_table(comparison: Comparison) -> str:
             + "\n".join(rows) + "\n</tbody></table></div>")
 
 
-def _nav(views: list[ComparisonView], curves: list[CurvesView]) -> str:
+def _nav(views: list[ComparisonView], targets: bool, curves: list[CurvesView]) -> str:
     links = [f'<a href="#cmp{i}">{_e(v.comparison.title.replace("->", "→"))}</a>' for i, v in enumerate(views)]
+    if targets:
+        links.append('<a href="#targets">targets</a>')
     if curves:
         links.append('<a href="#training">training curves</a>')
     links.append('<a href="#about">metrics &amp; inputs</a>')
@@ -165,6 +177,22 @@ def _example(example: ExampleView) -> str:
             f"</span></h4>{text}" + "".join(rows) + "</div>")
 
 
+def _targets(checks: list[Check]) -> str:
+    """One row per check under a row per comparison, each with its status and its numbers."""
+    rows, group = [], None
+    for c in checks:
+        if c.group != group:
+            group = c.group
+            rows.append(f'<tr><td class="group" colspan="4">{_e(group.replace("->", "→"))}</td></tr>')
+        rows.append(f'<tr><td class="{STATUS_CLASS[c.status]}">{_e(c.status)}</td><td>{_e(c.subject)}</td>'
+                    f"<td>{_e(c.name)}</td><td>{_e(c.detail)}</td></tr>")
+    met = sum(c.status == "PASS" for c in checks)
+    return ('<h2 id="targets">Targets</h2>'
+            f'<p class="muted">{met} of {len(checks)} met. Words and quality are measured against copy synthesis '
+            "through the system's own vocoder; the thresholds are in vc/report/targets.py.</p>"
+            '<div class="scroll"><table class="targets">' + "".join(rows) + "</table></div>")
+
+
 def _curves(view: CurvesView) -> str:
     head = f'<h3><code>{_e(view.model)}</code> <span class="muted">{_e(", ".join(view.used_by))}</span></h3>'
     if view.png_uri is None:
@@ -185,7 +213,10 @@ def _footer(present: list[Metric], views: list[ComparisonView], command: str) ->
     return (f'<footer id="about"><h3>What the metrics mean</h3><dl>{terms}</dl>'
             "<p>The source row scores the unconverted source recordings against the target (what conversion "
             "must improve on); the target row scores the target speaker's own recordings (the best any "
-            "system could reach with these measures).</p>"
+            "system could reach with these measures). A copy-synthesis row scores those recordings after "
+            "analysis and resynthesis through a vocoder, with no model in between: the vocoder bound, what a "
+            "system using that vocoder could reach with perfect features, so the gap between it and a "
+            "system is the model's own loss.</p>"
             f"<h3>Inputs</h3><p>Command: <code>{_e(command)}</code></p><ul>{''.join(inputs)}</ul></footer>")
 
 

@@ -11,14 +11,13 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from vc.data.datadir import DataDir
 from vc.errors import DataError
+from vc.evaluate.kinds import KINDS, Kind
 from vc.evaluate.metrics import METRIC_BY_KEY
 
-Kind = Literal["converted", "source", "target"]
-KINDS: tuple[str, ...] = ("source", "converted", "target")  # also the order of rows in a comparison
 SCORE_COLUMNS = ("utt", "target_utt", "wav")  # the columns every scores.csv starts with
 
 
@@ -57,6 +56,7 @@ class Result:
     vocoder: str | None
     metrics: dict[str, Summary]  # registry keys only, in the file's order
     scores: list[Score] = field(default_factory=list)
+    oneshot: bool = False  # a converted set whose target was unseen in training
 
     @property
     def comparison(self) -> tuple[str, str]:
@@ -98,11 +98,14 @@ def load_result(path: str | Path) -> Result:
     data_path = Path(_string(doc, "data", where))
     model = _optional_string(doc, "model", where)
     vocoder = _optional_string(doc, "vocoder", where)
+    oneshot = doc.get("oneshot", False)
+    if not isinstance(oneshot, bool):
+        raise DataError(f"{where}: \"oneshot\" must be true or false, found {oneshot!r}")
     metrics = _read_metrics(doc.get("metrics"), where)
     scores = read_scores(root / "scores.csv")
     data = _read_data(data_path, where)
     return Result(root, label, kind, src_spk, tgt_spk, data_path, data,  # type: ignore[arg-type]
-                  Path(model) if model is not None else None, vocoder, metrics, scores)
+                  Path(model) if model is not None else None, vocoder, metrics, scores, oneshot)
 
 
 def read_scores(path: Path) -> list[Score]:
