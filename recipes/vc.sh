@@ -5,22 +5,31 @@
 #   1  Kaldi data dirs data/{train,dev,eval} (+ data/heldout)  local/data.sh stage 1
 #      train/dev are non-parallel; eval is parallel: <spk><sentence> ids, the same
 #      <sentence> for every speaker who says it
-#   2  features and statistics                                 dump/<set>, dump/train/stats.npz
-#   3  Griffin-Lim copy synthesis of the eval set              exp/copysynth_gl/eval: a check of features + vocoder
-#   4  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>),
+#   2  phones of every data set with a text file (vc phonemize: data/<set>/phones; not with
+#      --phones_conf none), then features and statistics   dump/<set> (with its phones), dump/train/stats.npz
+#   3  copy synthesis with each of --vocoders of the eval set's source and target speakers
+#      (data/eval_bound)                                        exp/copysynth_<vocoder>/eval:
+#      the vocoder bound, scored in stage 7 beside the systems that use the same vocoder
+#   4  train the phone recogniser (--phones_conf; skipped with none or when data/train has no
+#      phones), exp/phones, and print its phone error rate on dump/dev
+#   5  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>),
 #      stargan (StarGAN-VC on every training speaker, exp/stargan) and disentangle (content
 #      encoder + speaker encoders + decoder on every training speaker, exp/disentangle);
 #      --tag T appends _T to these names. --ngpu/--num_nodes/--cpu_procs > 1: DDP under torchrun
-#   5  convert the parallel eval set src_spk -> tgt_spk with each system and each of --vocoders
-#      (gl: Griffin-Lim, or a vocoder experiment dir; auto: gl and whichever of ../voc1's
-#      parallel_wavenet and wavenet are trained)                  <exp>/convert/eval_<vocoder>;
+#   6  convert the parallel eval set src_spk -> tgt_spk with each system and each of --vocoders
+#      (gl: Griffin-Lim; world: WORLD synthesis, for WORLD features; or a vocoder experiment
+#      dir; auto: gl and whichever of ../voc1's parallel_wavenet and wavenet are trained)
+#                                                                 <exp>/convert/eval_<vocoder>;
+#      the multi-target systems (stargan, disentangle) also to each --extra_tgt_spks speaker
+#                                                                 <exp>/convert/eval_<spk>_<vocoder>;
 #      disentangle also one-shot to each --heldout_spks speaker from --n_ref of their
 #      recordings in data/heldout                                 <exp>/convert/eval_oneshot_<spk>_<vocoder>
-#   6  score every conversion and two references per target, the unconverted source (lower
-#      bound, exp/reference/source_<src>_<tgt>) and the target's real recordings (upper
-#      bound, exp/reference/target_<tgt>): MCD-DTW, F0, speaker similarity, ASR error,
-#      DNSMOS (--eval_metrics); disentangle's latent speaker probe (vc evaluate disentangle)
-#   7  the report: exp/report/index.html, and the summary table
+#   7  score every conversion and, per target, four references: the unconverted source (lower
+#      bound, exp/reference/source_<src>_<tgt>), the target's real recordings (upper bound,
+#      exp/reference/target_<tgt>), and both copy-synthesised through each vocoder (the vocoder
+#      bound, exp/reference/{source_<src>_<tgt>,target_<tgt>}_<vocoder>): MCD-DTW, F0, speaker
+#      similarity, ASR error, DNSMOS (--eval_metrics); disentangle's latent speaker probe
+#   8  the report: exp/report/index.html, the summary table and the targets
 # Run a range with --stage N --stop_stage M. Jobs run through $train_cmd / $cuda_cmd
 # (cmd.sh: utils/run.pl here, utils/slurm.pl on a cluster), logs under dump/*/log and exp/*/log.
 set -euo pipefail
@@ -29,21 +38,23 @@ cd "$(dirname "$0")"
 . ./cmd.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 
-stop_stage=7
+stop_stage=8
 n_ref=5           # recordings of each --heldout_spks speaker used as one-shot references
 src_spk=""
 tgt_spk=""
+extra_tgt_spks="" # more training speakers the multi-target systems (stargan, disentangle) convert to
 systems="cyclegan stargan disentangle"
 cyclegan_conf=conf/cyclegan_quick.yaml
 stargan_conf=conf/stargan_quick.yaml
 disentangle_conf=conf/disentangle_quick.yaml
-vocoders=auto     # auto, or gl and/or vocoder experiment dirs (../voc1 trains them on these features)
+phones_conf=conf/phones_quick.yaml  # the phone recogniser's config; none: no phones, no recogniser
+vocoders=auto     # auto, or gl, world and/or vocoder experiment dirs (../voc1 trains them on these features)
 eval_metrics=mcd,f0,speaker,asr,mos
 help_message="Usage: $0 [options]; the stages are listed at the top of $(readlink -f "$0")
   $common_help
-  --stop_stage 7 --src_spk SPK --tgt_spk SPK --n_ref 5 --systems \"cyclegan stargan disentangle\"
-  --cyclegan_conf FILE --stargan_conf FILE --disentangle_conf FILE --vocoders auto
-  --eval_metrics mcd,f0,speaker,asr,mos"
+  --stop_stage 8 --src_spk SPK --tgt_spk SPK --extra_tgt_spks \"spk ...\" --n_ref 5
+  --systems \"cyclegan stargan disentangle\" --cyclegan_conf FILE --stargan_conf FILE --disentangle_conf FILE
+  --phones_conf FILE|none --vocoders auto --eval_metrics mcd,f0,speaker,asr,mos"
 
 . utils/parse_options.sh
 
@@ -63,48 +74,34 @@ conf_of() {
 }
 speakers_of() { case $1 in cyclegan) echo "--speakers $src_spk,$tgt_spk" ;; *) echo "" ;; esac; }
 name_of() { case $1 in cyclegan) echo CycleGAN-VC ;; stargan) echo StarGAN-VC ;; disentangle) echo Disentangle ;; esac; }
+multi_target() { case $1 in stargan|disentangle) true ;; *) false ;; esac; }
 for system in $systems; do
   [ -n "$(exp_dir "$system")" ] || die "unknown system '$system' (cyclegan, stargan, disentangle)"
 done
 [ -z "$conf" ] || [ "$(echo $systems | wc -w)" -eq 1 ] ||
   die "--conf takes the config of one system; with --systems \"$systems\" use --<system>_conf"
 has_system() { case " $systems " in *" $1 "*) true ;; *) false ;; esac; }
-
-if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 0 ]; then
-  run_local_data "$stage" "$((stop_stage < 1 ? stop_stage : 1))"
+listed() { case " $2 " in *" $1 "*) true ;; *) false ;; esac; }  # is word $1 in list $2
+for spk in $tgt_spk $extra_tgt_spks; do
+  [ "$spk" != "$src_spk" ] || die "--tgt_spk/--extra_tgt_spks: $spk is the source speaker"
+  ! listed "$spk" "$heldout_spks" ||
+    die "--tgt_spk/--extra_tgt_spks: $spk is kept out of training (--heldout_spks); it is a one-shot target already"
+done
+! listed "$tgt_spk" "$extra_tgt_spks" || die "--extra_tgt_spks: $tgt_spk is --tgt_spk already"
+if [ "$phones_conf" != none ] && [ "$stage" -le 4 ] && [ "$stop_stage" -ge 2 ] && [ ! -f "$phones_conf" ]; then
+  die "--phones_conf $phones_conf: not found (a phone recogniser config, or none for no phone recogniser)"
 fi
 
-if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
-  log "stage 2: features ($feats_conf) and statistics"
-  extract_features
-fi
+# Every target of the report: --tgt_spk; --extra_tgt_spks when a multi-target system converts
+# to them; --heldout_spks when disentangle converts to them one-shot.
+extra_targets() { for system in $systems; do if multi_target "$system"; then echo "$extra_tgt_spks"; return; fi; done; }
+oneshot_targets() { if has_system disentangle; then echo "$heldout_spks"; fi; }
+targets="$tgt_spk $(extra_targets) $(oneshot_targets)"
 
-if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
-  log "stage 3: Griffin-Lim copy synthesis of the eval set ($gl_iters iterations, $nj jobs)"
-  dir=exp/copysynth_gl/eval
-  rm -rf "$dir" data/eval/split"$nj"
-  vc data split data/eval --parts "$nj" --out "data/eval/split$nj"
-  ${train_cmd} JOB=1:"$nj" "$dir/log/vocode.JOB.log" \
-    vc vocode --vocoder gl --conf "$feats_conf" --iters "$gl_iters" --data "data/eval/split$nj/JOB" --out "$dir/JOB"
-  cat "$dir"/*/wav.scp | sort > "$dir/wav.scp"
-  # scores.tsv: utt seconds spectral_convergence lsd_db (one header line per job).
-  cat "$dir"/*/scores.tsv | awk '$1 != "utt"' | sort > "$dir/scores.tsv"
-fi
-
-if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
-  for system in $systems; do
-    exp=$(exp_dir "$system")
-    log "stage 4: train $system ($(conf_of "$system")); progress in $exp/log/train.log"
-    # shellcheck disable=SC2046,SC2086
-    launch_train "$exp/log/vc_train.log" --conf "$(conf_of "$system")" --exp "$exp" \
-      --train-dump dump/train --valid-dump dump/dev $(speakers_of "$system") $train_opts
-    tail -n 3 "$exp/log/vc_train.log" | head -n 1
-  done
-fi
-
-vocoder_name() { if [ "$1" = gl ]; then echo gl; else basename "$1"; fi; }
-vocoder_args() { if [ "$1" = gl ]; then echo "--vocoder gl --iters $gl_iters"; else echo "--vocoder $1"; fi; }
-vocoder_title() { if [ "$1" = gl ]; then echo "Griffin-Lim"; else basename "$1"; fi; }
+vocoder_name() { case $1 in gl|world) echo "$1" ;; *) basename "$1" ;; esac; }
+vocoder_args() { case $1 in gl) echo "--vocoder gl --iters $gl_iters" ;; *) echo "--vocoder $1" ;; esac; }
+vocoder_title() { case $1 in gl) echo "Griffin-Lim" ;; world) echo WORLD ;; *) basename "$1" ;; esac; }
+copy_dir() { echo "exp/copysynth_$(vocoder_name "$1")/eval"; }
 if [ "$vocoders" = auto ]; then
   vocoders=gl
   for vocoder in ../voc1/exp/parallel_wavenet ../voc1/exp/wavenet; do
@@ -112,9 +109,74 @@ if [ "$vocoders" = auto ]; then
   done
 fi
 for vocoder in $vocoders; do
-  [ "$vocoder" = gl ] || [ -f "$vocoder/config.yaml" ] ||
-    die "--vocoders: '$vocoder' is neither gl nor a trained vocoder experiment (no $vocoder/config.yaml)"
+  [ "$vocoder" = gl ] || [ "$vocoder" = world ] || [ -f "$vocoder/config.yaml" ] ||
+    die "--vocoders: '$vocoder' is neither gl, world nor a trained vocoder experiment (no $vocoder/config.yaml)"
 done
+
+if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 0 ]; then
+  run_local_data "$stage" "$((stop_stage < 1 ? stop_stage : 1))"
+fi
+
+if [ "$stage" -le 2 ] && [ "$stop_stage" -ge 2 ]; then
+  if [ "$phones_conf" != none ]; then
+    transcribed=$(for set in train dev eval heldout; do [ ! -f "data/$set/text" ] || echo "data/$set"; done)
+    if [ -n "$transcribed" ]; then
+      log "stage 2: phones of" $transcribed "(espeak-ng)"
+      # shellcheck disable=SC2086
+      ${train_cmd} data/log/phonemize.log vc phonemize --data $transcribed
+      grep -v '^#' data/log/phonemize.log
+    fi
+  fi
+  log "stage 2: features ($feats_conf) and statistics"
+  extract_features
+fi
+
+if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
+  speakers=$(echo "$src_spk" $targets | tr ' ' ',')
+  log "stage 3: copy synthesis of the eval set's $speakers with each of: $vocoders ($nj jobs)"
+  rm -rf data/eval_bound
+  vc data subset data/eval data/eval_bound --speakers "$speakers"
+  vc data split data/eval_bound --parts "$nj" --out "data/eval_bound/split$nj"
+  for vocoder in $vocoders; do
+    dir=$(copy_dir "$vocoder")
+    rm -rf "$dir"
+    # shellcheck disable=SC2046
+    ${train_cmd} JOB=1:"$nj" "$dir/log/vocode.JOB.log" \
+      vc vocode $(vocoder_args "$vocoder") --conf "$feats_conf" --data "data/eval_bound/split$nj/JOB" --out "$dir/JOB"
+    cat "$dir"/*/wav.scp | sort > "$dir/wav.scp"
+    # scores.tsv: utt seconds spectral_convergence lsd_db mrstft mcd_db (one header line per job).
+    cat "$dir"/*/scores.tsv | awk '$1 != "utt"' | sort > "$dir/scores.tsv"
+  done
+fi
+
+if [ "$stage" -le 4 ] && [ "$stop_stage" -ge 4 ]; then
+  if [ "$phones_conf" = none ]; then
+    log "stage 4: no phone recogniser (--phones_conf none)"
+  elif [ ! -f data/train/phones ]; then
+    log "stage 4: no phone recogniser: data/train has no phones (no transcripts to phonemize)"
+  else
+    log "stage 4: train the phone recogniser ($phones_conf); progress in exp/phones/log/train.log"
+    # shellcheck disable=SC2086
+    launch_train exp/phones/log/vc_train.log --conf "$phones_conf" --exp exp/phones \
+      --train-dump dump/train --valid-dump dump/dev $train_opts
+    tail -n 3 exp/phones/log/vc_train.log | head -n 1
+    ${train_cmd} exp/phones/log/evaluate_dev.log \
+      vc evaluate phones --model exp/phones --dump dump/dev --out exp/phones/evaluate/dev
+    grep -v '^#' exp/phones/log/evaluate_dev.log
+  fi
+fi
+
+if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+  for system in $systems; do
+    exp=$(exp_dir "$system")
+    log "stage 5: train $system ($(conf_of "$system")); progress in $exp/log/train.log"
+    # shellcheck disable=SC2046,SC2086
+    launch_train "$exp/log/vc_train.log" --conf "$(conf_of "$system")" --exp "$exp" \
+      --train-dump dump/train --valid-dump dump/dev $(speakers_of "$system") $train_opts
+    tail -n 3 "$exp/log/vc_train.log" | head -n 1
+  done
+fi
+
 # The one-shot conversions' --ref arguments: the first n_ref recordings of $1 in data/heldout.
 oneshot_refs() {
   awk -v s="$1" -v n="$n_ref" '$1 == s {for (i = 2; i <= NF && i <= n + 1; i++) print $i}' data/heldout/spk2utt |
@@ -127,6 +189,10 @@ conversions() {
   for system in $systems; do
     for vocoder in $vocoders; do
       printf '%s\t%s\t%s\t%s\n' "$system" "eval_$(vocoder_name "$vocoder")" "$tgt_spk" "$vocoder"
+      multi_target "$system" || continue
+      for spk in $extra_tgt_spks; do
+        printf '%s\t%s\t%s\t%s\n' "$system" "eval_${spk}_$(vocoder_name "$vocoder")" "$spk" "$vocoder"
+      done
       [ "$system" = disentangle ] || continue
       for spk in $heldout_spks; do
         printf '%s\t%s\t%s\t%s\n' "$system" "eval_oneshot_${spk}_$(vocoder_name "$vocoder")" "$spk" "$vocoder"
@@ -134,16 +200,20 @@ conversions() {
     done
   done
 }
+oneshot_set() { case $1 in eval_oneshot_*) true ;; *) false ;; esac; }
 
-if [ "$stage" -le 5 ] && [ "$stop_stage" -ge 5 ]; then
+if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
   for spk in $heldout_spks; do
     grep -q "^$spk " data/heldout/spk2utt 2>/dev/null ||
       die "--heldout_spks $spk: not in data/heldout/spk2utt (rerun stage 1 with the same --heldout_spks)"
   done
+  for spk in $targets; do
+    grep -q "^$spk " data/eval/spk2utt || die "$spk: a target with no recordings in data/eval/spk2utt"
+  done
   conversions | while IFS=$'\t' read -r system set tgt vocoder; do
     exp=$(exp_dir "$system")
-    log "stage 5: convert the eval set with $system, $src_spk -> $tgt ($set)"
-    if [ "$tgt" = "$tgt_spk" ]; then target_args="--tgt-spk $tgt"; else target_args=$(oneshot_refs "$tgt"); fi
+    log "stage 6: convert the eval set with $system, $src_spk -> $tgt ($set)"
+    if oneshot_set "$set"; then target_args=$(oneshot_refs "$tgt"); else target_args="--tgt-spk $tgt"; fi
     # shellcheck disable=SC2046,SC2086
     ${train_cmd} "$exp/log/convert_$set.log" \
       vc convert --model "$exp" --src-spk "$src_spk" $target_args --data data/eval \
@@ -165,8 +235,9 @@ wait_all() {
   return "$failed"
 }
 
-results=exp/results.list  # every result dir, in the report's order
-if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
+results=exp/results.list  # every result dir; the report orders them by kind
+probe_dir="$(exp_dir disentangle)/evaluate/disentangle"
+if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   mkdir -p exp
   : > "$results"
   evaluate() {  # log, out, then vc evaluate's arguments
@@ -176,8 +247,9 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
       --cache-dir exp/reference/cache --quiet --out "$out"
   }
   first=1
-  for tgt in $tgt_spk $(has_system disentangle && echo "$heldout_spks"); do
-    log "stage 6: references for $src_spk -> $tgt: the unconverted source and $tgt's real recordings"
+  for tgt in $targets; do
+    log "stage 7: references for $src_spk -> $tgt: the unconverted source and $tgt's real recordings, and both" \
+      "copy-synthesised with each vocoder"
     evaluate "exp/reference/log/source_${src_spk}_$tgt.log" "exp/reference/source_${src_spk}_$tgt" \
       --reference source --src-spk "$src_spk" --tgt-spk "$tgt"
     # The first job embeds every data/eval speaker for speaker similarity; the rest reuse its cache.
@@ -185,49 +257,70 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     first=0
     evaluate "exp/reference/log/target_$tgt.log" "exp/reference/target_$tgt" \
       --reference target --src-spk "$src_spk" --tgt-spk "$tgt"
+    for vocoder in $vocoders; do
+      name=$(vocoder_name "$vocoder")
+      for role in source target; do
+        out=$(if [ $role = source ]; then echo "source_${src_spk}_$tgt"; else echo "target_$tgt"; fi)_$name
+        evaluate "exp/reference/log/$out.log" "exp/reference/$out" --reference "copysynth-$role" \
+          --copysynth "$(copy_dir "$vocoder")" --src-spk "$src_spk" --tgt-spk "$tgt" \
+          --label "$role, $(vocoder_title "$vocoder")" --vocoder "$name"
+      done
+    done
   done
   while IFS=$'\t' read -r system set tgt vocoder; do
     exp=$(exp_dir "$system")
-    label="$(name_of "$system")$(case $set in eval_oneshot_*) echo " one-shot" ;; esac), $(vocoder_title "$vocoder")"
-    log "stage 6: score $label, $src_spk -> $tgt"
+    label="$(name_of "$system")$(oneshot_set "$set" && echo " one-shot"), $(vocoder_title "$vocoder")"
+    log "stage 7: score $label, $src_spk -> $tgt"
     evaluate "$exp/log/evaluate_$set.log" "$exp/evaluate/$set" --converted "$exp/convert/$set" \
-      --tgt-spk "$tgt" --label "$label" --model "$exp" --vocoder "$(vocoder_name "$vocoder")"
+      --tgt-spk "$tgt" --label "$label" --model "$exp" --vocoder "$(vocoder_name "$vocoder")" \
+      $(oneshot_set "$set" && echo --oneshot)
   done < <(conversions)
   wait_all
   if has_system disentangle; then
     exp=$(exp_dir disentangle)
-    log "stage 6: latent speaker probe on dump/eval (content codes vs input features)"
+    log "stage 7: latent speaker probe on dump/eval (content codes vs input features)"
     ${train_cmd} "$exp/log/evaluate_disentangle.log" \
-      vc evaluate disentangle --model "$exp" --dump dump/eval --out "$exp/evaluate/disentangle"
+      vc evaluate disentangle --model "$exp" --dump dump/eval --out "$probe_dir"
   fi
 fi
 
-if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
-  log "stage 7: the report of every result in $results"
+if [ "$stage" -le 8 ] && [ "$stop_stage" -ge 8 ]; then
+  log "stage 8: the report of every result in $results"
   mkdir -p exp/report
+  probes=()
+  if has_system disentangle && [ -f "$probe_dir/summary.json" ]; then probes=(--probe "$probe_dir"); fi
   # shellcheck disable=SC2046
-  vc report $(cat "$results") --out exp/report --title "egs/$(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)"): $src_spk -> $tgt_spk$(
-    has_system disentangle && [ -n "$heldout_spks" ] && echo " and one-shot to $heldout_spks")" \
+  vc report $(cat "$results") "${probes[@]}" --out exp/report --title "egs/$(basename "$(dirname "$(pwd -P)")")/$(basename "$(pwd -P)"): $src_spk -> $tgt_spk$(
+    [ -z "$(extra_targets)" ] || echo ", $(extra_targets)")$(
+    [ -z "$(oneshot_targets)" ] || echo " and one-shot to $(oneshot_targets)")" \
     > exp/report/summary.txt.new || { rm -f exp/report/summary.txt.new; exit 1; }
   mv exp/report/summary.txt.new exp/report/summary.txt
 fi
 
-if [ "$stop_stage" -ge 3 ] && [ -f exp/copysynth_gl/eval/scores.tsv ]; then
+if [ "$stop_stage" -ge 3 ] && [ -f data/eval_bound/utt2spk ]; then
   echo
   echo "Summary ($(basename "$(pwd -P)"), $(( SECONDS / 60 )) min $(( SECONDS % 60 )) s)"
   printf "  corpus          %d speakers; %d train, %d dev (non-parallel), %d eval (parallel) utterances\n" \
     "$(wc -l < data/train/spk2utt)" "$(wc -l < data/train/utt2spk)" "$(wc -l < data/dev/utt2spk)" "$(wc -l < data/eval/utt2spk)"
   awk '{n++; f += $2} END {printf "  features        %d frames in dump/train, dump/dev, dump/eval\n", f}' dump/*/utt2num_frames
-  awk '{n++; sec += $2; sc += $3; lsd += $4}
-       END {printf "  copy synthesis  Griffin-Lim: mean spectral convergence %.3f, log-spectral distance %.2f dB over %.1f s\n", sc / n, lsd / n, sec}' \
-    exp/copysynth_gl/eval/scores.tsv
-  echo "  copy-synthesized wavs: exp/copysynth_gl/eval/wav.scp"
+  for vocoder in $vocoders; do
+    scores=$(copy_dir "$vocoder")/scores.tsv
+    [ -s "$scores" ] || continue
+    awk -v name="$(vocoder_title "$vocoder")" '{n++; sec += $2; sc += $3; lsd += $4; mcd += $6}
+         END {printf "  copy synthesis  %s: mean spectral convergence %.3f, log-spectral distance %.2f dB, MCD %.2f dB over %.1f s\n",
+              name, sc / n, lsd / n, mcd / n, sec}' "$scores"
+  done
+  echo "  copy-synthesized wavs: exp/copysynth_*/eval/wav.scp"
 fi
-if [ "$stop_stage" -ge 6 ] && has_system disentangle && [ -f "$(exp_dir disentangle)/log/evaluate_disentangle.log" ]; then
+if [ "$stop_stage" -ge 4 ] && [ "$phones_conf" != none ] && [ -f exp/phones/log/evaluate_dev.log ]; then
+  echo
+  grep -v '^#' exp/phones/log/evaluate_dev.log
+fi
+if [ "$stop_stage" -ge 7 ] && has_system disentangle && [ -f "$(exp_dir disentangle)/log/evaluate_disentangle.log" ]; then
   echo
   grep -v '^#' "$(exp_dir disentangle)/log/evaluate_disentangle.log"
 fi
-if [ "$stop_stage" -ge 7 ] && [ -f exp/report/summary.txt ]; then
+if [ "$stop_stage" -ge 8 ] && [ -f exp/report/summary.txt ]; then
   echo
   cat exp/report/summary.txt
 fi

@@ -381,7 +381,7 @@ END_TO_END = {
 
 @pytest.mark.slow
 @pytest.mark.parametrize("corpus", sorted(END_TO_END))
-def test_recipe_stages_1_to_7_on_the_fake_layout(tmp_path: Path, corpus: str, request: pytest.FixtureRequest) -> None:
+def test_recipe_stages_1_to_8_on_the_fake_layout(tmp_path: Path, corpus: str, request: pytest.FixtureRequest) -> None:
     from test_recipe_synth import TINY_CYCLEGAN, TINY_DISENTANGLE
 
     db_fixture, local_opts, heldout, src, tgt = END_TO_END[corpus]
@@ -398,7 +398,8 @@ def test_recipe_stages_1_to_7_on_the_fake_layout(tmp_path: Path, corpus: str, re
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert (recipe / "exp" / f"cyclegan_{src}_{tgt}" / "log" / "vc_train.log").read_text().count("--device cpu") == 1
     results = (recipe / "exp" / "results.list").read_text().split()
-    assert results[:2] == [f"exp/reference/source_{src}_{tgt}", f"exp/reference/target_{tgt}"]
+    assert results[:4] == [f"exp/reference/source_{src}_{tgt}", f"exp/reference/target_{tgt}",
+                           f"exp/reference/source_{src}_{tgt}_gl", f"exp/reference/target_{tgt}_gl"]
     assert f"exp/cyclegan_{src}_{tgt}/evaluate/eval_gl" in results
     assert f"exp/disentangle/evaluate/eval_oneshot_{heldout}_gl" in results
     n_eval = len(table(recipe / "data" / "eval" / "spk2utt")[src].split())

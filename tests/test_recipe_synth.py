@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,7 +18,10 @@ from vc.data.dump import FeatureDump
 from vc.evaluate.metrics import METRICS
 
 REPO = Path(__file__).resolve().parents[1]
-TINY = ["--local_data_opts", "--n_speakers 3 --n_utts 4 --n_eval 2", "--heldout_spks", "fest_kal", "--n_ref", "2",
+# Four quick voices: flite_awb -> flite_slt, espeak_f1 an extra target of the multi-target
+# systems, fest_kal kept out of training as the one-shot target.
+TINY = ["--local_data_opts", "--n_speakers 4 --n_utts 4 --n_eval 2", "--heldout_spks", "fest_kal", "--n_ref", "2",
+        "--tgt_spk", "flite_slt", "--extra_tgt_spks", "espeak_f1", "--phones_conf", "none",
         "--nj", "2", "--gl_iters", "8", "--cyclegan_conf", "conf/cyclegan_tiny.yaml",
         "--stargan_conf", "conf/stargan_tiny.yaml", "--disentangle_conf", "conf/disentangle_tiny.yaml"]
 TINY_CYCLEGAN = """
@@ -71,25 +75,30 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("train", "dev", "eval", "heldout"):
         assert validate_data_dir(recipe / "data" / name) == []
-    assert len((recipe / "data" / "train" / "utt2spk").read_text().splitlines()) == 2 * (4 - 2)
+    assert len((recipe / "data" / "train" / "utt2spk").read_text().splitlines()) == 3 * (4 - 2)
     assert (recipe / "data" / "heldout" / "spk2utt").read_text().split()[0] == "fest_kal"  # never trained on
+    assert not (recipe / "data" / "train" / "phones").exists()  # --phones_conf none: no phones
     train = FeatureDump.open(recipe / "dump" / "train")
-    assert len(train) == 4 and train.config.n_mels == 80
+    assert len(train) == 6 and train.config.n_mels == 80
     assert (recipe / "dump" / "train" / "stats.npz").is_file()
+    # Stage 3: the source's and every target's eval sentences, copy-synthesised with Griffin-Lim.
     scp = (recipe / "exp" / "copysynth_gl" / "eval" / "wav.scp").read_text().splitlines()
-    assert len(scp) == 6
+    assert sorted({line.split("_par")[0] for line in scp}) == ["espeak_f1", "fest_kal", "flite_awb", "flite_slt"]
+    assert len(scp) == 4 * 2
     for line in scp:
         info = sf.info(line.split(maxsplit=1)[1])
         assert info.samplerate == 16000 and info.frames > 8000
     log = (recipe / "exp" / "copysynth_gl" / "eval" / "log" / "vocode.1.log").read_text()
     assert "# Ended (code 0)" in log
-    assert "2 speakers; 4 train, 4 dev (non-parallel), 6 eval (parallel) utterances" in done.stdout
+    assert "stage 4: no phone recogniser (--phones_conf none)" in done.stdout
+    assert "3 speakers; 6 train, 6 dev (non-parallel), 8 eval (parallel) utterances" in done.stdout
     assert "copy synthesis  Griffin-Lim: mean spectral convergence" in done.stdout
 
-    # Stages 4-7: each system trained, the eval set converted with Griffin-Lim (no ../voc1
-    # vocoder is trained here, so --vocoders auto is gl alone), every conversion and both
-    # references scored with every metric, and the report written.
-    cyclegan = recipe / "exp" / "cyclegan_flite_awb_espeak_f1"
+    # Stages 5-8: each system trained, the eval set converted with Griffin-Lim (no ../voc1
+    # vocoder is trained here, so --vocoders auto is gl alone) to the target, and by the
+    # multi-target systems to the extra target, every conversion and four references per
+    # target scored with every metric, and the report written.
+    cyclegan = recipe / "exp" / "cyclegan_flite_awb_flite_slt"
     assert (cyclegan / "checkpoints" / "step_00000003.pt").is_file()
     converted = (cyclegan / "convert" / "eval_gl" / "wav.scp").read_text().splitlines()
     assert [line.split()[0] for line in converted] == ["flite_awb_par001", "flite_awb_par002"]
@@ -101,30 +110,44 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
     assert (disentangle / "evaluate" / "disentangle" / "summary.json").is_file()
 
     results = (recipe / "exp" / "results.list").read_text().split()
-    assert results == [
-        "exp/reference/source_flite_awb_espeak_f1", "exp/reference/target_espeak_f1",
-        "exp/reference/source_flite_awb_fest_kal", "exp/reference/target_fest_kal",
+    references = [f"exp/reference/{name}" for tgt in ("flite_slt", "espeak_f1", "fest_kal") for name in (
+        f"source_flite_awb_{tgt}", f"target_{tgt}", f"source_flite_awb_{tgt}_gl", f"target_{tgt}_gl")]
+    assert results == references + [
         f"{cyclegan.relative_to(recipe)}/evaluate/eval_gl", "exp/stargan/evaluate/eval_gl",
-        "exp/disentangle/evaluate/eval_gl", "exp/disentangle/evaluate/eval_oneshot_fest_kal_gl"]
+        "exp/stargan/evaluate/eval_espeak_f1_gl", "exp/disentangle/evaluate/eval_gl",
+        "exp/disentangle/evaluate/eval_espeak_f1_gl", "exp/disentangle/evaluate/eval_oneshot_fest_kal_gl"]
     for result in results:
         summary = json.loads((recipe / result / "summary.json").read_text())
         assert set(summary["metrics"]) == {m.key for m in METRICS}, result
         assert summary["metrics"]["mcd_db"]["n"] == 2, result
+        assert summary["oneshot"] == ("oneshot" in result), result
+    bound = json.loads((recipe / "exp/reference/target_flite_slt_gl/summary.json").read_text())
+    assert (bound["kind"], bound["label"], bound["vocoder"]) == ("copysynth-target", "target, Griffin-Lim", "gl")
     assert len(list((recipe / "exp" / "reference" / "cache").glob("resemblyzer_*.npz"))) == 1
 
     page = (recipe / "exp" / "report" / "index.html").read_text()
-    assert page.count("<audio") >= 2 * 4 and "CycleGAN-VC, Griffin-Lim" in page
+    assert page.count("<audio") >= 2 * 7 and "CycleGAN-VC, Griffin-Lim" in page and 'id="targets"' in page
     table = (recipe / "exp" / "report" / "summary.txt").read_text()
     assert table in done.stdout and done.stdout.rstrip().endswith(table.rstrip())
     blocks = table.split("\n\n")
-    assert blocks[0].startswith("flite_awb -> espeak_f1") and blocks[1].startswith("flite_awb -> fest_kal")
+    assert [b.splitlines()[0].split(" (")[0] for b in blocks[:3]] == [
+        "flite_awb -> flite_slt", "flite_awb -> espeak_f1", "flite_awb -> fest_kal"]
     rows = [line.split("  ")[1] for line in blocks[0].splitlines()[5:]]  # after the heading and header lines
-    assert rows == ["unconverted source, lower bound", "CycleGAN-VC, Griffin-Lim", "StarGAN-VC, Griffin-Lim",
-                    "Disentangle, Griffin-Lim", "real target, upper bound"]
-    assert "Disentangle one-shot, Griffin-Lim" in blocks[1]
+    assert rows == ["unconverted source, lower bound", "source, Griffin-Lim, vocoder bound",
+                    "CycleGAN-VC, Griffin-Lim", "StarGAN-VC, Griffin-Lim", "Disentangle, Griffin-Lim",
+                    "target, Griffin-Lim, vocoder bound", "real target, upper bound"]
+    assert "StarGAN-VC, Griffin-Lim" in blocks[1] and "CycleGAN-VC" not in blocks[1]
+    assert "Disentangle one-shot, Griffin-Lim" in blocks[2]
     header = " ".join(" ".join(blocks[0].splitlines()[1:4]).split())  # titles wrap over header lines
     for title in ("MCD", "F0 RMSE", "Sim. to", "target", "source", "Nearest", "WER", "DNSMOS OVRL"):
         assert title in header, title
+    # The targets: three checks for each of the 6 conversions, and the latent probe.
+    targets = blocks[3].splitlines()
+    assert targets[0] == "Targets (thresholds in vc/report/targets.py)"
+    assert sum(line.startswith(("    PASS", "    MISS", "    n/a")) for line in targets) == 6 * 3 + 1
+    assert any(line[10:].startswith("CycleGAN-VC, Griffin-Lim: words: WER") for line in targets)
+    assert any(line.startswith("  latent probe") for line in targets)
+    assert "speaker (one-shot)" in blocks[3] and "targets met" in targets[-1]
     assert "report: exp/report/index.html" in table
 
     # A stage range reruns only that stage.
@@ -136,13 +159,29 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
 
     # --cpu_procs 2: DDP under torchrun (gloo), in an experiment of its own (--tag), through
     # a --train_cmd given on the command line.
-    ddp = _run(recipe, *TINY, "--stage", "4", "--stop_stage", "4", "--systems", "cyclegan", "--cpu_procs", "2",
+    ddp = _run(recipe, *TINY, "--stage", "5", "--stop_stage", "5", "--systems", "cyclegan", "--cpu_procs", "2",
                "--tag", "ddp", "--train_cmd", "utils/run.pl --mem 1G")
     assert ddp.returncode == 0, ddp.stdout + ddp.stderr
-    exp = recipe / "exp" / "cyclegan_flite_awb_espeak_f1_ddp"
+    exp = recipe / "exp" / "cyclegan_flite_awb_flite_slt_ddp"
     assert "# torchrun --standalone --nnodes 1 --nproc_per_node 2 -m vc train" in (exp / "log" / "vc_train.log").read_text()
     assert "(world size 2," in (exp / "log" / "train.log").read_text()
     assert (exp / "checkpoints" / "step_00000003.pt").is_file()
+
+
+def test_the_demo_speakers_are_corpus_speakers_in_one_role_each() -> None:
+    """run.sh's source, targets and held-out speakers: all among the voices its corpus
+    synthesizes, each in one role, and the targets trained on (not held out)."""
+    from vc.data.synth.voices import SPEAKERS
+
+    text = (REPO / "egs" / "synth" / "vc1" / "run.sh").read_text()
+    option = {name: re.search(rf'--{name} ("[^"]*"|\S+)', text).group(1).strip('"').split()
+              for name in ("src_spk", "tgt_spk", "extra_tgt_spks", "heldout_spks")}
+    n_speakers = int(re.search(r"--n_speakers (\d+)", text).group(1))
+    corpus = [spk.id for spk in SPEAKERS[:n_speakers]]
+    named = [spk for spks in option.values() for spk in spks]
+    assert set(named) <= set(corpus) and len(set(named)) == len(named), option
+    assert option["src_spk"] == ["flite_awb"] and option["tgt_spk"] == ["fest_slt"]
+    assert option["extra_tgt_spks"] == ["espeak_f1"]
 
 
 def test_unknown_recipe_option_is_rejected(recipe: Path) -> None:
@@ -160,6 +199,14 @@ def test_unknown_recipe_option_is_rejected(recipe: Path) -> None:
     (["--conf", "conf/cyclegan_quick.yaml"],
      "--conf takes the config of one system; with --systems \"cyclegan stargan disentangle\" use --<system>_conf"),
     (["--systems", "cyclegan vits"], "unknown system 'vits' (cyclegan, stargan, disentangle)"),
+    (["--extra_tgt_spks", "espeak_m1"], "--tgt_spk/--extra_tgt_spks: espeak_m1 is kept out of training "
+                                        "(--heldout_spks); it is a one-shot target already"),
+    (["--extra_tgt_spks", "flite_awb"], "--tgt_spk/--extra_tgt_spks: flite_awb is the source speaker"),
+    (["--extra_tgt_spks", "fest_slt espeak_f1"], "--extra_tgt_spks: fest_slt is --tgt_spk already"),
+    (["--vocoders", "gl hifigan"], "--vocoders: 'hifigan' is neither gl, world nor a trained vocoder experiment "
+                                   "(no hifigan/config.yaml)"),
+    (["--phones_conf", "conf/nothing.yaml"],
+     "--phones_conf conf/nothing.yaml: not found (a phone recogniser config, or none for no phone recogniser)"),
 ])
 def test_bad_pipeline_options_stop_before_any_stage(recipe: Path, args: list[str], message: str) -> None:
     done = _run(recipe, *args)

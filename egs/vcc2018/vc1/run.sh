@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # VCC2018 (Voice Conversion Challenge 2018, 22.05 kHz), end to end: the stages are
-# recipes/vc.sh's (./vc.sh --help), from the download (stage 0) to the report (stage 7).
+# recipes/vc.sh's (./vc.sh --help), from the download (stage 0) to the report (stage 8).
 # The data (local/data.sh): hub sources SF1 SF2 SM1 SM2 and targets TF1 TF2 TM1 TM2, trained
 # non-parallel (sources keep the odd-numbered training sentences, targets the even-numbered);
 # the parallel eval set is 30001-30035 (vcc2018_evaluation for sources, vcc2018_reference for
@@ -10,6 +10,8 @@
 # The configs are the papers' sizes, for a GPU; on a CPU, for a smoke test:
 #   ./run.sh --ngpu 0 --cyclegan_conf conf/cyclegan_quick.yaml --stargan_conf conf/stargan_quick.yaml \
 #            --disentangle_conf conf/disentangle_quick.yaml
+# No phone recogniser yet (--phones_conf none): this corpus has no config for one, so stage 4
+# is skipped and stage 2 writes no phones.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -23,4 +25,5 @@ cd "$(dirname "$0")"
   --cyclegan_conf conf/cyclegan_paper.yaml \
   --stargan_conf conf/stargan_paper.yaml \
   --disentangle_conf conf/disentangle_paper.yaml \
+  --phones_conf none \
   "$@"
