@@ -10,18 +10,22 @@ Layout under the output directory::
 
 from __future__ import annotations
 
+import multiprocessing
 import shutil
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Sequence
 
+import numpy as np
 import yaml
 
 from vc.audio.io import load_wav, save_wav
 from vc.data.datadir import DataDir
 from vc.data.synth.engines import PROGRAMS, check_available, engine_version, synthesize
+from vc.data.synth.perturb import perturb
 from vc.data.synth.postprocess import finish
 from vc.data.synth.sentences import corpus_sentences
 from vc.data.synth.voices import Speaker, select_speakers
@@ -74,10 +78,10 @@ def build_corpus(
 ) -> CorpusSummary:
     """Synthesize a multi-speaker corpus into ``out_dir``; see the module docstring for the layout.
 
-    Speakers are the first ``num_speakers`` canonical voices (default 4) or those named in
-    ``voices``. Everything that can be checked (arguments, sentences, synthesizers and
-    voices, the output directory) is checked before any audio is made, and the data dirs
-    are written only after every utterance succeeded.
+    Speakers are the first ``num_speakers`` voices (default 4; the 14 canonical ones come
+    first, then generated ones) or those named in ``voices``. Everything that can be checked
+    (arguments, sentences, synthesizers and voices, the output directory) is checked before
+    any audio is made, and the data dirs are written only after every utterance succeeded.
     """
     _check_numbers(utts_per_speaker=utts_per_speaker, eval_utts=eval_utts, sample_rate=sample_rate, nj=nj)
     speakers = select_speakers(num_speakers, voices)
@@ -147,14 +151,25 @@ def wav_path(out_dir: Path, utt: Utterance) -> Path:
 def _synthesize_all(
     plan: list[Utterance], out_dir: Path, raw_dir: Path, sample_rate: int, nj: int
 ) -> dict[str, float]:
-    """Synthesize each speaker in its own thread (the work happens in subprocesses)."""
+    """Synthesize each speaker in its own thread (the work happens in subprocesses).
+
+    WORLD resynthesis of derived voices runs in a pool of ``nj`` worker processes: pyworld
+    holds the GIL, so threads would take turns at it.
+    """
     by_speaker: dict[Speaker, list[Utterance]] = {}
     for utt in plan:
         by_speaker.setdefault(utt.speaker, []).append(utt)
     seconds: dict[str, float] = {}
-    with ThreadPoolExecutor(max_workers=min(nj, len(by_speaker))) as pool:
+    perturbed = sum(speaker.perturbed for speaker in by_speaker)
+    with ExitStack() as stack:
+        world_pool: Executor | None = None
+        if perturbed and nj > 1:
+            world_pool = stack.enter_context(
+                ProcessPoolExecutor(max_workers=min(nj, perturbed), mp_context=multiprocessing.get_context("spawn"))
+            )
+        pool = stack.enter_context(ThreadPoolExecutor(max_workers=min(nj, len(by_speaker))))
         futures = [
-            pool.submit(_synthesize_speaker, speaker, utts, out_dir, raw_dir, sample_rate)
+            pool.submit(_synthesize_speaker, speaker, utts, out_dir, raw_dir, sample_rate, world_pool)
             for speaker, utts in by_speaker.items()
         ]
         try:
@@ -168,20 +183,50 @@ def _synthesize_all(
 
 
 def _synthesize_speaker(
-    speaker: Speaker, utts: list[Utterance], out_dir: Path, raw_dir: Path, sample_rate: int
+    speaker: Speaker,
+    utts: list[Utterance],
+    out_dir: Path,
+    raw_dir: Path,
+    sample_rate: int,
+    world_pool: Executor | None = None,
 ) -> dict[str, float]:
-    """Raw synthesis into ``raw_dir``, then the finished wavs; returns seconds per utterance."""
+    """Raw synthesis into ``raw_dir``, then the finished wavs; returns seconds per utterance.
+
+    A derived speaker's audio is resynthesized by WORLD (in ``world_pool`` when given)
+    before the same trimming and loudness normalisation as every other speaker's.
+    """
     speaker_raw = raw_dir / speaker.id
     speaker_raw.mkdir()
     items = [(utt.text, speaker_raw / f"{utt.utt_id}.wav") for utt in utts]
     synthesize(speaker, items)
+    wavs = [
+        load_wav(raw, sample_rate, name=f"synthesized {utt.utt_id} ('{utt.text}')")[0]
+        for utt, (_, raw) in zip(utts, items)
+    ]
+    if speaker.perturbed:
+        wavs = _resynthesize(speaker, utts, wavs, sample_rate, world_pool)
     seconds = {}
-    for utt, (_, raw) in zip(utts, items):
-        wav, _ = load_wav(raw, sample_rate, name=f"synthesized {utt.utt_id} ('{utt.text}')")
+    for utt, wav in zip(utts, wavs):
         wav = finish(wav, sample_rate)
         save_wav(wav_path(out_dir, utt), wav, sample_rate)
         seconds[utt.utt_id] = wav.size / sample_rate
     return seconds
+
+
+def _resynthesize(
+    speaker: Speaker, utts: list[Utterance], wavs: list[np.ndarray], sample_rate: int, pool: Executor | None
+) -> list[np.ndarray]:
+    """WORLD resynthesis with the speaker's F0 scale and envelope warp, one utterance per task."""
+    f0_scale = 1.0 if speaker.f0_scale is None else speaker.f0_scale
+    alpha = 0.0 if speaker.warp_alpha is None else speaker.warp_alpha
+    futures = None if pool is None else [pool.submit(perturb, wav, sample_rate, f0_scale, alpha) for wav in wavs]
+    out = []
+    for i, (utt, wav) in enumerate(zip(utts, wavs)):
+        try:
+            out.append(perturb(wav, sample_rate, f0_scale, alpha) if futures is None else futures[i].result())
+        except VCError as e:
+            raise VCError(f"speaker {speaker.id}, {utt.utt_id}: {e}") from None
+    return out
 
 
 def _write_data_dir(out_dir: Path, utts: list[Utterance], subset: Subset) -> None:

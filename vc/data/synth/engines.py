@@ -83,6 +83,8 @@ def _espeak_command(speaker: Speaker, path: Path) -> list[str]:
         command += ["-p", str(speaker.pitch)]
     if speaker.speed is not None:
         command += ["-s", str(speaker.speed)]
+    if speaker.amplitude is not None:
+        command += ["-a", str(speaker.amplitude)]
     return command + ["-w", str(path), "--stdin"]
 
 

@@ -1,4 +1,9 @@
-"""The canonical, ordered list of synthetic speakers and how to pick some of them."""
+"""The synthetic speakers: 14 canonical named voices, then generated ones, and how to pick some.
+
+The canonical list never changes (recipes and tests name its speakers). After it come the
+generated speakers of ``vc.data.synth.generated``: espeak-ng accent x variant x pitch x
+speed, and flite/festival voices made into new speakers by WORLD resynthesis.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,8 @@ Engine = Literal["espeak", "flite", "festival"]
 
 @dataclass(frozen=True)
 class Speaker:
-    """One synthetic speaker: a synthesizer voice, plus pitch/speed for espeak-ng variants."""
+    """One synthetic speaker: a synthesizer voice, plus pitch/speed/amplitude for espeak-ng
+    variants, or an F0 scale and envelope warp applied by WORLD resynthesis (a derived voice)."""
 
     id: str
     engine: Engine
@@ -20,25 +26,41 @@ class Speaker:
     gender: Literal["female", "male"]
     pitch: int | None = None  # espeak-ng -p: 0..99, default 50
     speed: int | None = None  # espeak-ng -s: words per minute, default 175
+    amplitude: int | None = None  # espeak-ng -a: 0..200, default 100
+    f0_scale: float | None = None  # WORLD resynthesis: F0 multiplied by this
+    warp_alpha: float | None = None  # WORLD resynthesis: all-pass warp of the envelope
 
     def __post_init__(self) -> None:
-        if self.engine != "espeak" and (self.pitch is not None or self.speed is not None):
-            raise ValueError(f"speaker {self.id}: pitch and speed are espeak-ng options")
+        if self.engine != "espeak" and (self.pitch, self.speed, self.amplitude) != (None, None, None):
+            raise ValueError(f"speaker {self.id}: pitch, speed and amplitude are espeak-ng options")
 
     @property
     def prosody(self) -> dict[str, int] | None:
-        if self.pitch is None and self.speed is None:
+        if self.pitch is None and self.speed is None and self.amplitude is None:
             return None
-        return {k: v for k, v in (("pitch", self.pitch), ("speed", self.speed)) if v is not None}
+        values = (("pitch", self.pitch), ("speed", self.speed), ("amplitude", self.amplitude))
+        return {k: v for k, v in values if v is not None}
+
+    @property
+    def perturbed(self) -> bool:
+        """Whether WORLD resynthesis makes this speaker out of its synthesizer voice."""
+        return self.f0_scale is not None or self.warp_alpha is not None
+
+    @property
+    def world(self) -> dict[str, float] | None:
+        if not self.perturbed:
+            return None
+        return {"f0_scale": self.f0_scale or 1.0, "warp_alpha": self.warp_alpha or 0.0}
 
     def describe(self) -> dict[str, Any]:
-        """What corpus.yaml records about this speaker."""
+        """What corpus.yaml records about this speaker: its whole recipe."""
         return {
             "id": self.id,
             "engine": self.engine,
             "voice": self.voice,
             "gender": self.gender,
             "prosody": self.prosody,
+            "world": self.world,
         }
 
 
@@ -67,25 +89,43 @@ SPEAKERS: tuple[Speaker, ...] = (
 DEFAULT_NUM_SPEAKERS = 4
 
 
+def all_speakers() -> tuple[Speaker, ...]:
+    """Every available speaker in order: the canonical ones, then the generated ones."""
+    from vc.data.synth.generated import generated_speakers
+
+    return SPEAKERS + generated_speakers()
+
+
 def select_speakers(num_speakers: int | None = None, voices: Sequence[str] | None = None) -> list[Speaker]:
-    """The first ``num_speakers`` canonical speakers, or those named in ``voices``, in that order."""
+    """The first ``num_speakers`` speakers of ``all_speakers()``, or those named in ``voices``, in that order.
+
+    Up to 14 that is the canonical list; more adds generated speakers after it.
+    """
     if num_speakers is not None and voices is not None:
         raise VCError("give either a number of speakers or a list of voices, not both")
     if voices is not None:
         return _by_id(voices)
     n = DEFAULT_NUM_SPEAKERS if num_speakers is None else num_speakers
-    if not 1 <= n <= len(SPEAKERS):
-        raise VCError(f"number of speakers must be between 1 and {len(SPEAKERS)} (the available voices), got {n}")
-    return list(SPEAKERS[:n])
+    available = all_speakers()
+    if not 1 <= n <= len(available):
+        raise VCError(
+            f"number of speakers must be between 1 and {len(available)} (the {len(SPEAKERS)} canonical "
+            f"voices and {len(available) - len(SPEAKERS)} generated ones), got {n}"
+        )
+    return list(available[:n])
 
 
 def _by_id(voices: Sequence[str]) -> list[Speaker]:
-    known = {speaker.id: speaker for speaker in SPEAKERS}
+    known = {speaker.id: speaker for speaker in all_speakers()}
     if not voices:
         raise VCError("the list of voices is empty")
     unknown = [v for v in voices if v not in known]
     if unknown:
-        raise VCError(f"unknown voice '{unknown[0]}' (known voices: {', '.join(known)})")
+        canonical = ", ".join(s.id for s in SPEAKERS)
+        raise VCError(
+            f"unknown voice '{unknown[0]}' (known voices: {canonical}, and {len(known) - len(SPEAKERS)} "
+            "generated ones that 'vc corpus voices' lists)"
+        )
     duplicates = sorted({v for v in voices if list(voices).count(v) > 1})
     if duplicates:
         raise VCError(f"voice '{duplicates[0]}' is listed more than once")
