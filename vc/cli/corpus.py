@@ -6,7 +6,7 @@ import argparse
 import os
 
 from vc.data.synth import SPEAKERS, build_corpus
-from vc.data.synth.voices import DEFAULT_NUM_SPEAKERS
+from vc.data.synth.voices import DEFAULT_NUM_SPEAKERS, all_speakers, select_speakers
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,13 +25,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--speakers",
         type=int,
         metavar="N",
-        help=f"the first N of the {len(SPEAKERS)} canonical voices (default {DEFAULT_NUM_SPEAKERS})",
+        help=f"the first N voices (default {DEFAULT_NUM_SPEAKERS}): the {len(SPEAKERS)} canonical ones, then "
+        f"generated ones, up to {len(all_speakers())}",
     )
     who.add_argument(
         "--voices",
         type=_comma_list,
         metavar="A,B,...",
-        help="speaker ids to use instead: " + ", ".join(s.id for s in SPEAKERS),
+        help="speaker ids to use instead: " + ", ".join(s.id for s in SPEAKERS) + ", or generated ones "
+        "('vc corpus voices' lists them all)",
     )
     synth.add_argument("--utts", type=int, default=20, metavar="M", help="non-parallel utterances per speaker (20)")
     synth.add_argument("--eval-utts", type=int, default=5, metavar="K", help="parallel sentences said by everyone (5)")
@@ -42,6 +44,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--nj", type=int, default=min(4, os.cpu_count() or 1), help="speakers synthesized at once (CPUs, at most 4)"
     )
     synth.set_defaults(func=run_synth)
+
+    voices = verbs.add_parser(
+        "voices",
+        help="list the speakers 'vc corpus synth' can make, in order, with their recipes",
+        description="List the synthetic speakers in corpus order: the canonical ones, then the generated "
+        "ones (espeak-ng accent x variant x pitch x speed, and WORLD-derived flite/festival voices).",
+    )
+    voices.add_argument("--speakers", type=int, metavar="N", help="only the first N (what --speakers N builds)")
+    voices.add_argument("--generated", action="store_true", help="only the generated ones among them")
+    voices.add_argument("--ids", action="store_true", help="print only the ids, one a line")
+    voices.set_defaults(func=run_voices)
 
 
 def run_synth(args: argparse.Namespace) -> int:
@@ -57,6 +70,31 @@ def run_synth(args: argparse.Namespace) -> int:
         nj=args.nj,
     )
     print(summary)
+    return 0
+
+
+def run_voices(args: argparse.Namespace) -> int:
+    speakers = select_speakers(args.speakers) if args.speakers is not None else list(all_speakers())
+    if args.generated:
+        speakers = speakers[len(SPEAKERS) :]
+    if args.ids:
+        print("\n".join(s.id for s in speakers))
+        return 0
+    header = ("id", "engine", "voice", "gender", "pitch", "speed", "f0_scale", "warp_alpha")
+    rows = [header] + [
+        (
+            s.id,
+            s.engine,
+            s.voice,
+            s.gender,
+            *("-" if v is None else str(v) for v in (s.pitch, s.speed, s.f0_scale, s.warp_alpha)),
+        )
+        for s in speakers
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for n, row in enumerate(rows):
+        line = "  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
+        print(("# " if n == 0 else "  ") + line)
     return 0
 
 
