@@ -3,22 +3,24 @@
 #   stage 0: synthesize the corpus (non-parallel training speech + a parallel eval set)
 #   stage 1: split into data/train and data/dev (last utterances of each speaker) and data/eval;
 #            --heldout_spks speakers stay out of train/dev: their non-parallel speech goes to
-#            data/heldout (one-shot reference recordings), their parallel speech to data/eval
+#            data/heldout (one-shot reference recordings), their parallel speech to data/eval;
+#            --n_heldout_generated K adds the corpus's last K generated speakers to them
 set -euo pipefail
 
 stage=0
 stop_stage=1
 corpus=corpus       # where the corpus is built
 data=data           # where the data dirs go
-n_speakers=4
+n_speakers=4        # the first N voices: 14 canonical ones, then generated ones (vc corpus voices)
 n_utts=20           # non-parallel utterances per speaker
 n_eval=5            # parallel sentences per speaker (the eval set)
 n_dev=2             # of the n_utts, held out per speaker for dev
 heldout_spks=""     # speakers kept out of training (space-separated), for one-shot conversion
+n_heldout_generated=0  # also keep the last K generated speakers out of training
 seed=1
 nj=2
 help_message="Usage: $0 [--stage 0] [--stop_stage 1] [--n_speakers 4] [--n_utts 20] [--n_eval 5] [--n_dev 2] [--seed 1]
-                [--heldout_spks \"spk1 spk2\"] [--nj 2]"
+                [--heldout_spks \"spk1 spk2\"] [--n_heldout_generated 0] [--nj 2]"
 
 . utils/parse_options.sh
 
@@ -31,6 +33,20 @@ fi
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   echo "local/data.sh stage 1: train/dev/eval split"
   mkdir -p "$data"
+  case "$n_heldout_generated" in
+    '' | *[!0-9]*) echo "$0: --n_heldout_generated must be a whole number, got '$n_heldout_generated'" >&2; exit 1 ;;
+  esac
+  if [ "$n_heldout_generated" -gt 0 ]; then
+    generated=$(vc corpus voices --speakers "$n_speakers" --generated --ids | tail -n "$n_heldout_generated" | xargs)
+    n_generated=$(echo "$generated" | wc -w)
+    if [ "$n_generated" -ne "$n_heldout_generated" ]; then
+      echo "$0: --n_heldout_generated $n_heldout_generated: the corpus has only $n_generated generated" \
+        "speakers (--n_speakers $n_speakers; the first 14 are canonical)" >&2
+      exit 1
+    fi
+    heldout_spks=$(echo $heldout_spks $generated)
+    echo "local/data.sh: also holding out $generated"
+  fi
   # Held-out speakers' utterances, then dev: the last n_dev utterances of each other
   # speaker; the rest is train. Still non-parallel.
   for spk in $heldout_spks; do
