@@ -11,7 +11,7 @@ from vc import __version__
 from vc.errors import VCError
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
-VERB_MODULES = ["data", "corpus", "extract", "stats", "train", "convert", "vocode", "evaluate", "report", "image"]
+VERB_MODULES = ["data", "corpus", "phonemize", "extract", "stats", "train", "convert", "vocode", "evaluate", "report", "image"]
 
 
 def build_parser() -> argparse.ArgumentParser:

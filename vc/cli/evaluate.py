@@ -66,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                      "(recipes score many systems on one data dir)")
     p.add_argument("--quiet", action="store_true", help="no per-utterance progress on stderr")
     p.set_defaults(func=partial(run, p))
-    sub = p.add_subparsers(dest="what", metavar="{disentangle}", required=False, prog="vc evaluate")
+    sub = p.add_subparsers(dest="what", metavar="{disentangle,phones}", required=False, prog="vc evaluate")
     d = sub.add_parser(
         "disentangle", help="latent speaker probe and reconstruction error of a disentangle model",
         description="Train a fresh speaker classifier (probe) on frozen content codes of a held-out dump, and the "
@@ -82,6 +82,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     d.add_argument("--checkpoint", metavar="PATH", help="checkpoint to probe [the latest in EXP/checkpoints]")
     d.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
     d.set_defaults(func=partial(run_disentangle, d))
+    ph = sub.add_parser("phones", help="phone error rate of a phone recogniser",
+                        description="Greedy CTC decoding of every utterance of a dump made from a phonemized data "
+                                    "dir ('vc phonemize', then 'vc extract'), scored against its phones. Writes "
+                                    "OUT/summary.json.")
+    ph.add_argument("--model", required=True, metavar="EXP", help="experiment directory of a phone_recognizer")
+    ph.add_argument("--dump", required=True, metavar="DUMP_DIR", help="feature dump with a phones file")
+    ph.add_argument("--out", required=True, metavar="DIR", help="result directory: summary.json")
+    ph.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
+    ph.set_defaults(func=partial(run_phones, ph))
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
@@ -140,12 +149,27 @@ def _wav_scp(path: str, what: str) -> Path:
     return scp
 
 
+def _refuse_scoring_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    stray = [f"--{name.replace('_', '-')}" for name in SET_ONLY if getattr(args, name) is not None]
+    if stray:
+        parser.error(f"{', '.join(stray)}: options of the scoring form, not taken by 'vc evaluate {args.what}'")
+
+
+def run_phones(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    from vc.evaluate.phones import format_result, phone_error_rate, write_summary
+
+    _refuse_scoring_flags(parser, args)
+    result = phone_error_rate(args.model, args.dump, args.device)
+    path = write_summary(result, args.out)
+    print(format_result(result))
+    print(f"summary: {path}")
+    return 0
+
+
 def run_disentangle(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     from vc.evaluate.disentangle import ProbeConfig, diagnose, format_result, write_summary
 
-    stray = [f"--{name.replace('_', '-')}" for name in SET_ONLY if getattr(args, name) is not None]
-    if stray:
-        parser.error(f"{', '.join(stray)}: options of the scoring form, not taken by 'vc evaluate disentangle'")
+    _refuse_scoring_flags(parser, args)
     result = diagnose(args.model, args.dump, ProbeConfig(steps=args.steps, seed=args.seed), args.device,
                       args.checkpoint)
     path = write_summary(result, args.out)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,11 +25,14 @@ def run(args: argparse.Namespace) -> int:
     from vc.audio.config import FeatureConfig
     from vc.data.datadir import DataDir
     from vc.data.dump import extract_dump
+    from vc.data.phones import PHONES, read_phones
 
     cfg = FeatureConfig.load(args.conf)
     data = DataDir.read(args.data)
+    phones_path = Path(args.data) / PHONES
+    phones = read_phones(phones_path) if phones_path.is_file() else None
     summary = extract_dump(data, cfg, args.out, nj=args.nj, allow_pipes=args.allow_pipes,
-                           save_audio=args.save_audio, progress=not args.no_progress)
+                           save_audio=args.save_audio, progress=not args.no_progress, phones=phones)
     audio = " and the audio" if args.save_audio else ""
     print(f"{args.out}: {cfg.kind} [frames, {cfg.dim}]{audio} for {summary}")
     return 0

@@ -16,16 +16,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--train-dump", help="training feature dump (overrides data.train)")
     p.add_argument("--valid-dump", help="validation feature dump (overrides data.valid)")
     p.add_argument("--stats", help="statistics file (overrides data.stats)")
+    p.add_argument("--content-model", help="trained phone_recognizer experiment (overrides content_model)")
     p.add_argument("--speakers", help="comma-separated speakers (overrides data.speakers; cyclegan_vc: SRC,TGT)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
     from vc.train.experiment import ExperimentConfig, build_trainer
 
     config = ExperimentConfig.load(args.conf).with_data(
         train=args.train_dump, valid=args.valid_dump, stats=args.stats,
         speakers=args.speakers.split(",") if args.speakers else None)
+    if args.content_model:
+        config = replace(config, content_model=args.content_model)
     trainer = build_trainer(config, args.exp, device=args.device)
     if trainer.is_main and trainer.description:
         print(trainer.description, flush=True)

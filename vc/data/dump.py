@@ -7,6 +7,7 @@ A dump directory holds:
     audio.JOB.ark      computed from, at the config's sample rate: what vocoders train on
     utt2num_frames     frames per utterance
     utt2spk, spk2utt   copied from the data dir
+    phones             copied from the data dir when it has one (`vc phonemize`)
     feats.yaml         the FeatureConfig the features were computed with, and the vc version
     stats.npz          written later by `vc stats`
 """
@@ -33,6 +34,7 @@ from vc.audio.config import FeatureConfig
 from vc.audio.features import FeatureComputer, config_mel_basis
 from vc.config import to_dict
 from vc.data.datadir import DataDir, load_utterance, read_kaldi_map
+from vc.data.phones import PHONES, read_phones, write_phones
 from vc.errors import ConfigError, DataError
 from vc.utils import atomic_write_text
 
@@ -107,6 +109,14 @@ class FeatureDump:
         for utt in self._scp:
             yield utt, self[utt]
 
+    def phones(self) -> dict[str, list[str]]:
+        """utt -> phones, from the dump's ``phones`` file (copied by 'vc extract' after 'vc phonemize')."""
+        path = self.root / PHONES
+        if not path.is_file():
+            raise DataError(f"{self.root}: the dump has no phones; run 'vc phonemize --data DATA' on its data dir, "
+                            "then 'vc extract' again")
+        return read_phones(path)
+
     def speaker(self, utt: str) -> str:
         try:
             return self.utt2spk[utt]
@@ -136,12 +146,15 @@ def extract_dump(
     allow_pipes: bool = False,
     save_audio: bool = False,
     progress: bool = True,
+    phones: dict[str, list[str]] | None = None,
 ) -> ExtractSummary:
     """Compute features for every utterance of ``data`` into the dump directory ``out``.
 
     The utterances are split into ``nj`` contiguous shards computed by parallel processes,
     each writing its own ark; the scp files are merged when all succeeded. On any error
-    nothing in ``out`` changes, and an ``out`` this call created is removed.
+    nothing in ``out`` changes, and an ``out`` this call created is removed. ``phones``
+    (utt -> phone sequence, :mod:`vc.data.phones`) is copied for every utterance, which
+    must all have some.
     """
     from tqdm import tqdm
 
@@ -151,6 +164,11 @@ def extract_dump(
     shards = data.split(min(nj, len(data.utts))) if data.utts else []
     if not shards:
         raise DataError("the data dir has no utterances to extract")
+    if phones is not None:
+        missing = [utt for utt in data.utts if utt not in phones]
+        if missing:
+            raise DataError(f"phones: no phones for utterance {missing[0]!r} ({len(missing)} of {len(data.utts)} "
+                            "missing); run 'vc phonemize' on the data dir again")
     start = time.perf_counter()
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
@@ -160,7 +178,7 @@ def extract_dump(
             jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes, save_audio) for i, shard in enumerate(shards)]
             with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
                 results = _run_jobs(jobs, bar.update)
-            _install(out, Path(tmp), results, data, cfg, save_audio)
+            _install(out, Path(tmp), results, data, cfg, save_audio, phones)
     except BaseException:
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -255,7 +273,7 @@ def _ark_writer(tmp: Path, name: str, index: int) -> kaldiio.WriteHelper:
 
 
 def _install(out: Path, tmp: Path, results: list[_JobResult], data: DataDir, cfg: FeatureConfig,
-             save_audio: bool) -> None:
+             save_audio: bool, phones: dict[str, list[str]] | None) -> None:
     """Move the finished arks into ``out`` and write the merged scps and metadata."""
     for name in ("feats", "audio"):
         for old in out.glob(f"{name}.*.ark"):
@@ -268,6 +286,9 @@ def _install(out: Path, tmp: Path, results: list[_JobResult], data: DataDir, cfg
     atomic_write_text(out / UTT2NUM_FRAMES, "".join(f"{u} {num_frames[u]}\n" for u in sorted(num_frames)))
     atomic_write_text(out / "utt2spk", "".join(f"{u} {s}\n" for u, s in sorted(data.utt2spk.items())))
     atomic_write_text(out / "spk2utt", "".join(f"{s} {' '.join(us)}\n" for s, us in sorted(data.spk2utt.items())))
+    (out / PHONES).unlink(missing_ok=True)
+    if phones is not None:
+        write_phones(out / PHONES, {utt: phones[utt] for utt in data.utts})
     atomic_write_text(out / FEATS_CONFIG, yaml.safe_dump({"vc_version": __version__, **to_dict(cfg)}, sort_keys=False))
 
 

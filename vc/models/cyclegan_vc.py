@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.errors import ConfigError
+from vc.models.content import build_phonetic
 from vc.models.registry import register_model
 from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d, conv, norm_layer
 from vc.train.model import StepContext, TrainableModel
@@ -107,6 +109,10 @@ class CycleGANVCParams:
     identity_steps: int = 10000  # the identity loss is dropped after this many steps
     two_step: bool = True  # second-step adversarial loss on cycle-reconstructed features
     max_mask_frames: int = 25  # filling-in-frames: mask a random span of up to this many; 0 = off
+    # A trained phone recogniser (set from the experiment's content_model) and the weight of
+    # keeping its bottleneck unchanged by conversion: content the discriminator cannot see.
+    phonetic: dict = field(default_factory=dict)
+    lambda_content: float = 0.0
 
 
 @register_model("cyclegan_vc")
@@ -127,6 +133,9 @@ class CycleGANVC(TrainableModel):
             self.d2_x = PatchGAN2d(**p.discriminator)
             self.d2_y = PatchGAN2d(**p.discriminator)
         self.gan = GANLoss(p.gan_loss)
+        self.phonetic = build_phonetic(dim, p.phonetic)
+        if p.lambda_content > 0 and self.phonetic is None:
+            raise ConfigError("model_params.lambda_content: needs a phone recogniser (content_model: EXP)")
 
     def optimizer_groups(self) -> dict[str, list[nn.Module]]:
         discriminators = [self.d_x, self.d_y] + ([self.d2_x, self.d2_y] if self.params.two_step else [])
@@ -159,6 +168,10 @@ class CycleGANVC(TrainableModel):
                 adv = adv + self.gan.generator(self.d2_x(cycle_x[:, None])) + self.gan.generator(self.d2_y(cycle_y[:, None]))
             cycle = F.l1_loss(cycle_x, x) + F.l1_loss(cycle_y, y)
             loss_g = adv + p.lambda_cycle * cycle
+            content = torch.zeros((), device=x.device)
+            if p.lambda_content > 0:
+                content = self.phonetic.loss(fake_y, x) + self.phonetic.loss(fake_x, y)
+                loss_g = loss_g + p.lambda_content * content
             identity = torch.zeros((), device=x.device)
             if ctx.step < p.identity_steps and p.lambda_identity > 0:
                 identity = F.l1_loss(self.g_yx(x), x) + F.l1_loss(self.g_xy(y), y)
@@ -175,7 +188,7 @@ class CycleGANVC(TrainableModel):
                     + self.gan.discriminator(self.d2_y(y[:, None]), self.d2_y(cycle_y.detach()[:, None])))
         ctx.update("discriminator", loss_d)
         return {"g/total": loss_g.item(), "g/adv": adv.item(), "g/cycle": cycle.item(),
-                "g/identity": identity.item(), "d/total": loss_d.item()}
+                "g/identity": identity.item(), "g/content": content.item(), "d/total": loss_d.item()}
 
     @torch.no_grad()
     def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:

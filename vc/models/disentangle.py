@@ -37,6 +37,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vc.errors import ConfigError
+from vc.models.content import build_phonetic
 from vc.models.registry import build_network, register_model
 from vc.nn import ConditionalInstanceNorm, ConvBank1d, GANLoss, PatchGAN2d, PixelShuffle1d, reverse_gradient
 from vc.train.config import TrainConfig
@@ -303,6 +304,10 @@ class DisentangleParams:
     recon_loss: Literal["l1", "l2"] = "l1"
     schedule: Schedule = field(default_factory=Schedule)
     patcher: PatcherParams = field(default_factory=PatcherParams)
+    # A trained phone recogniser (set from the experiment's content_model): the content
+    # encoder then reads its bottleneck instead of the features.
+    phonetic: dict = field(default_factory=dict)
+    lambda_content: float = 0.0  # recogniser bottleneck of A's content decoded as B == that of A's input
 
     def __post_init__(self) -> None:
         if self.num_speakers < 2:
@@ -310,7 +315,9 @@ class DisentangleParams:
         for key in ("embedding_dim", "classifier_steps", "adv_ramp_steps"):
             if getattr(self, key) < 1:
                 raise ConfigError(f"model_params.{key}: must be >= 1, got {getattr(self, key)}")
-        for key in ("lambda_adv", "lambda_consistency", "consistency_scale", "code_noise"):
+        if self.lambda_content > 0 and not self.phonetic:
+            raise ConfigError("model_params.lambda_content: needs a phone recogniser (content_model: EXP)")
+        for key in ("lambda_adv", "lambda_consistency", "consistency_scale", "code_noise", "lambda_content"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"model_params.{key}: must be >= 0, got {getattr(self, key)}")
         for name in PHASES:
@@ -337,7 +344,9 @@ class Disentangle(TrainableModel):
     def __init__(self, dim: int, params: DisentangleParams) -> None:
         super().__init__()
         self.params = p = params
-        self.content_encoder = build_network("content_encoder", ContentEncoder, dim, **p.content_encoder)
+        self.phonetic = build_phonetic(dim, p.phonetic)
+        content_dim = self.phonetic.dim_out if self.phonetic is not None else dim
+        self.content_encoder = build_network("content_encoder", ContentEncoder, content_dim, **p.content_encoder)
         code_dim = self.content_encoder.code_dim
         self.classifier = build_network("classifier", LatentClassifier, code_dim, p.num_speakers, **p.classifier)
         # One vector per training speaker: the decoder's condition (lookup) and/or the
@@ -416,6 +425,13 @@ class Disentangle(TrainableModel):
             recon = self.recon(decoded.float(), x.repeat(len(vectors), 1, 1))
             loss = recon + self.params.lambda_consistency * consistency
             logs = {"ae/recon": recon.item()}
+            if self.params.lambda_content > 0:
+                # Each item's content spoken by its balanced-batch neighbour's speaker must
+                # still read as the same phones.
+                converted = self.decode(code, vectors[0].roll(1, dims=0), x.shape[-1])
+                content = self.phonetic.loss(converted, x)
+                loss = loss + self.params.lambda_content * content
+                logs["ae/content"] = content.item()
             if self.reference_encoder is not None:
                 logs.update({"ae/consistency": consistency.item(), "ae/consistency_acc": consistency_acc})
             if alpha > 0 or reverse:
@@ -533,8 +549,9 @@ class Disentangle(TrainableModel):
         frames, r = feats.shape[-1], self.content_encoder.downsample
         # Instance norm needs two frames of code or more: pad to a multiple of r, at least 2r.
         padded = max(-(-frames // r) * r, 2 * r)
-        return self.content_encoder(F.pad(feats, (0, padded - frames), mode="replicate")
-                                    if padded > frames else feats)
+        if padded > frames:
+            feats = F.pad(feats, (0, padded - frames), mode="replicate")
+        return self.content_encoder(self.phonetic(feats) if self.phonetic is not None else feats)
 
     def decode(self, code: torch.Tensor, vectors: torch.Tensor, frames: int, patch: bool = False) -> torch.Tensor:
         """Features [B, dim, frames] from a content code and speaker vectors [B, E]; with

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vc.errors import ConfigError
+from vc.models.content import build_phonetic
 from vc.models.cyclegan_vc import Generator212
 from vc.models.registry import build_network, register_model
 from vc.nn import GANLoss, PatchGAN2d
@@ -104,6 +105,8 @@ class StarGANVCParams:
     lambda_identity: float = 5.0
     identity_steps: int = 10000  # the identity loss is dropped after this many steps
     lambda_cls: float = 1.0  # domain classification (StarGAN-VC), for G on fakes and D on reals
+    phonetic: dict = field(default_factory=dict)  # a trained phone recogniser (from content_model)
+    lambda_content: float = 0.0  # its bottleneck kept unchanged by conversion
 
     def __post_init__(self) -> None:
         if self.num_speakers < 2:
@@ -128,6 +131,9 @@ class StarGANVC(TrainableModel):
                                 p.speaker_embedding_dim, **p.generator)
         self.discriminator = build_network("discriminator", ProjectionDiscriminator, p.num_speakers, **p.discriminator)
         self.gan = build_network("gan_loss", GANLoss, p.gan_loss)
+        self.phonetic = build_phonetic(dim, p.phonetic)
+        if p.lambda_content > 0 and self.phonetic is None:
+            raise ConfigError("model_params.lambda_content: needs a phone recogniser (content_model: EXP)")
 
     def optimizer_groups(self) -> dict[str, list[nn.Module]]:
         return {"generator": [self.generator], "discriminator": [self.discriminator]}
@@ -145,6 +151,10 @@ class StarGANVC(TrainableModel):
             cls = F.cross_entropy(fake_classes.float(), target)
             cycle = F.l1_loss(self.generator(fake, target, source), x)
             loss_g = adv + p.lambda_cls * cls + p.lambda_cycle * cycle
+            content = torch.zeros((), device=x.device)
+            if p.lambda_content > 0:
+                content = self.phonetic.loss(fake, x)
+                loss_g = loss_g + p.lambda_content * content
             identity = torch.zeros((), device=x.device)
             if ctx.step < p.identity_steps and p.lambda_identity > 0:
                 identity = F.l1_loss(self.generator(x, source, source), x)
@@ -161,7 +171,8 @@ class StarGANVC(TrainableModel):
             loss_d = adv_d + p.lambda_cls * cls_d
         ctx.update("discriminator", loss_d)
         return {"g/total": loss_g.item(), "g/adv": adv.item(), "g/cls": cls.item(), "g/cycle": cycle.item(),
-                "g/identity": identity.item(), "d/total": loss_d.item(), "d/adv": adv_d.item(),
+                "g/identity": identity.item(), "g/content": content.item(), "d/total": loss_d.item(),
+                "d/adv": adv_d.item(),
                 "d/cls": cls_d.item()}
 
     @torch.no_grad()

@@ -10,6 +10,7 @@ data:
   speakers: [A, B]          # cyclegan_vc: source, target
   segment_frames: 64         # vocoders: frames per audio segment
 train: {...}                # vc.train.config.TrainConfig
+content_model: exp/phones   # optional: a trained phone_recognizer, the phonetic content path
 ```
 The dump's feature config and the normalisation statistics travel inside every
 checkpoint (``extra``), so a converter needs nothing but the experiment directory.
@@ -17,7 +18,7 @@ checkpoint (``extra``), so a converter needs nothing but the experiment director
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -26,11 +27,14 @@ from vc.audio.stats import StatsStore
 from vc.config import from_dict, load_yaml, to_dict
 from vc.data.audio import AudioSegmentLoader
 from vc.data.dump import FeatureDump
+from vc.data.phones import phone_inventory
+from vc.data.transcribed import TranscribedLoader, TranscribedUtterances
 from vc.data.unpaired import MultiSpeakerLoader, PairedSpeakersLoader
 from vc.errors import ConfigError
 from vc.models import MODELS, build_model
 from vc.train.checkpoint import seed_everything
 from vc.train.config import TrainConfig
+from vc.train.content_model import load_content_model
 from vc.train.trainer import Trainer
 
 C = TypeVar("C", bound="ConfigFile")
@@ -88,6 +92,7 @@ class ExperimentConfig(ConfigFile):
     train: TrainConfig
     model_params: dict[str, Any] = field(default_factory=dict)
     data: DataConfig = field(default_factory=DataConfig)
+    content_model: str | None = None  # a trained phone_recognizer experiment (vc.models.content)
 
     @classmethod
     def from_mapping(cls, raw: Any, where: str) -> ExperimentConfig:
@@ -97,7 +102,7 @@ class ExperimentConfig(ConfigFile):
         if MODELS[config.model].data_layout.startswith("image_"):
             raise ConfigError(f"{where}: model: {config.model} is an image model; train it with 'vc image train'")
         if config.data.normalize is None:
-            default = "global" if MODELS[config.model].data_layout == "audio" else "speaker"
+            default = "global" if MODELS[config.model].data_layout in ("audio", "transcribed") else "speaker"
             config = replace(config, data=replace(config.data, normalize=default))
         return config
 
@@ -111,12 +116,24 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
     stats = StatsStore.load(data.stats or Path(data.train) / "stats.npz")
     train_dump.config.require_same(stats.config, f"{data.stats or data.train}: statistics")
     model_params = dict(config.model_params)
-    if MODELS[config.model].data_layout == "multi" and "num_speakers" not in model_params:
+    layout = MODELS[config.model].data_layout
+    if layout == "multi" and "num_speakers" not in model_params:
         # A many-to-many model omitting num_speakers gets one per speaker it will train on.
         model_params["num_speakers"] = len(data.speakers or set(train_dump.utt2spk.values()))
-        config = replace(config, model_params=model_params)
+    if layout == "transcribed" and "phones" not in model_params:
+        model_params["phones"] = phone_inventory(train_dump.phones())  # every phone of the training set
+    content = None
+    if config.content_model:
+        if "phonetic" not in {f.name for f in fields(MODELS[config.model].Params)}:
+            raise ConfigError(f"content_model: model {config.model} has no phonetic content path")
+        content = load_content_model(config.content_model)
+        train_dump.config.require_same(content.feature_config, f"content_model: {config.content_model}")
+        model_params["phonetic"] = content.params
+    config = replace(config, model_params=model_params)
     seed_everything(config.train.seed)  # the initial weights, too, follow from the seed
     model = build_model(config.model, train_dump.config.dim, model_params)
+    if content is not None:
+        model.phonetic.load_recognizer(content.weights)
     model.check_feature_config(train_dump.config)
     train = _loader(model, config, train_dump, stats, seed=config.train.seed)
     valid = None
@@ -140,6 +157,9 @@ def _loader(model: Any, config: ExperimentConfig, dump: FeatureDump, stats: Stat
         return AudioSegmentLoader(dump, stats, data.segment_frames, train.batch_size, seed,
                                   context_frames=model.context_frames, hop_length=model.hop_length,
                                   normalize=data.normalize, num_workers=train.num_workers)
+    if model.data_layout == "transcribed":
+        utterances = TranscribedUtterances(dump, stats, model.params.phones, data.segment_frames, data.normalize)
+        return TranscribedLoader(utterances, train.batch_size, seed, train.num_workers)
     if model.data_layout == "paired":
         if len(data.speakers) != 2:
             raise ConfigError(f"data.speakers: {config.model} converts one pair; give [source, target], "
