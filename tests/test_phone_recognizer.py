@@ -17,6 +17,7 @@ from vc.data.datadir import DataDir
 from vc.data.dump import FeatureDump, extract_dump
 from vc.data.phones import phone_inventory, phonemize, read_phones
 from vc.data.stats import compute_stats
+from vc.errors import ConfigError
 from vc.data.transcribed import TranscribedLoader, TranscribedUtterances
 from vc.models import build_model
 from vc.models.content import PhoneticContent
@@ -88,6 +89,10 @@ def test_loader_batches_whole_utterances_speaker_balanced(transcribed_dump: Path
     for row, n in zip(batch["phones"], batch["phone_lengths"]):
         assert (row[:n] >= 1).all() and (row[n:] == 0).all()  # class 0 is CTC's blank, never a label
     torch.testing.assert_close(loader.batch(7)["feats"], batch["feats"])  # a pure function of the step
+    # A validation utterance with a phone the training set lacks is skipped, not fatal.
+    first = dump.phones()["spkA_001"][0]
+    fewer = TranscribedUtterances(dump, transcribed_dump / "stats.npz", [p for p in inventory if p != first], 1000)
+    assert fewer.skipped >= 1 and len(fewer) == 4 - fewer.skipped
 
 
 def test_recogniser_trains_resumes_and_is_scored(transcribed_dump: Path, tmp_path: Path, capsys) -> None:
@@ -100,6 +105,8 @@ def test_recogniser_trains_resumes_and_is_scored(transcribed_dump: Path, tmp_pat
     for key, value in a["model"].items():
         torch.testing.assert_close(b["model"][key], value, rtol=0, atol=0, msg=key)
     assert a["config"]["model_params"]["phones"] == phone_inventory(read_phones(transcribed_dump / "phones"))
+    assert a["config"]["model_params"]["num_speakers"] == 2  # the speaker adversary's classes, from the data
+    assert "spk/acc=" in (tmp_path / "straight" / "log" / "train.log").read_text()
     capsys.readouterr()
     out = tmp_path / "per"
     assert main(["evaluate", "phones", "--model", str(tmp_path / "straight"), "--dump", str(transcribed_dump),
@@ -112,7 +119,8 @@ def test_recogniser_trains_resumes_and_is_scored(transcribed_dump: Path, tmp_pat
 def _recogniser_conf(tmp_path: Path, steps: int) -> Path:
     path = tmp_path / f"rec{steps}.yaml"
     path.write_text(yaml.safe_dump({
-        "model": "phone_recognizer", "model_params": TINY_RECOGNIZER, "data": {"segment_frames": 1000},
+        "model": "phone_recognizer", "model_params": {**TINY_RECOGNIZER, "speaker_adversarial": 0.5},
+        "data": {"segment_frames": 1000},
         "train": {"max_steps": steps, "batch_size": 2, "log_interval": 1, "eval_interval": 2, "eval_batches": 1,
                   "save_interval": 2, "optim": {"recognizer": {"lr": 1e-3}}}}))
     return path
@@ -209,5 +217,7 @@ def test_content_model_must_be_a_recogniser(transcribed_dump: Path, tmp_path: Pa
                                     "train": {"max_steps": 1}}))
     assert _train(path, tmp_path / "e", transcribed_dump) == 1
     assert "content_model: model phone_recognizer has no phonetic content path" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="speaker_adversarial: needs two or more training speakers"):
+        build_model("phone_recognizer", 20, {"phones": ["a", "b"], "speaker_adversarial": 1.0})
     model = build_model("phone_recognizer", 20, {"phones": ["a", "b"], **TINY_RECOGNIZER})
     assert isinstance(model, PhoneRecognizer) and model.net.receptive_field == 1 + 2 * (1 + 1 + 2)

@@ -1,8 +1,9 @@
 """Whole transcribed utterances for the phone recogniser: features and phone ids, padded.
 
 CTC needs an utterance's whole phone sequence, so unlike the conversion loaders' random
-segments these batches hold whole utterances (at most ``max_frames`` each: longer ones are
-skipped and counted). Batches are drawn speaker-balanced, so a corpus with many voices
+segments these batches hold whole utterances (at most ``max_frames`` each). Longer ones,
+and validation utterances with a phone the training set never had, are skipped and counted
+(`vc evaluate phones` scores every utterance). Batches are drawn speaker-balanced, so a corpus with many voices
 weighs them equally, from the same step-seeded stream as every loader (exact resume).
 """
 
@@ -42,13 +43,11 @@ class TranscribedUtterances:
         for utt in dump.utts:
             if utt not in phones:
                 raise DataError(f"{dump.root}/phones: no phones for utterance {utt!r}")
-            unknown = [p for p in phones[utt] if p not in index]
-            if unknown:
-                raise DataError(f"{dump.root}/phones: utterance {utt!r} has phone {unknown[0]!r}, which the "
-                                f"recogniser's inventory lacks")
             feats = dump[utt]
-            # CTC needs at least one frame per label (more where a label repeats).
-            if len(feats) > max_frames or len(feats) < 2 * len(phones[utt]):
+            # CTC needs at least one frame per label (more where a label repeats); a phone the
+            # inventory lacks (seen only outside the training set) has no class.
+            if (len(feats) > max_frames or len(feats) < 2 * len(phones[utt])
+                    or any(p not in index for p in phones[utt])):
                 self.skipped += 1
                 continue
             speaker = dump.speaker(utt)
@@ -57,8 +56,8 @@ class TranscribedUtterances:
             self.labels.append(np.array([index[p] for p in phones[utt]], dtype=np.int64))
             self.speaker_of.append(self.speakers.index(speaker))
         if not self.feats:
-            raise DataError(f"{dump.root}: no utterance of at most {max_frames} frames with its phones "
-                            f"({self.skipped} skipped); raise data.segment_frames")
+            raise DataError(f"{dump.root}: no utterance of at most {max_frames} frames whose phones the "
+                            f"recogniser knows ({self.skipped} skipped); raise data.segment_frames")
         self.by_speaker = [np.flatnonzero(np.array(self.speaker_of) == s) for s in range(len(self.speakers))]
         self.by_speaker = [rows for rows in self.by_speaker if len(rows)]
 
@@ -67,7 +66,8 @@ class TranscribedUtterances:
 
     def batch(self, rows: np.ndarray) -> Batch:
         """Utterances ``rows`` padded with zeros: feats [B, dim, T], lengths [B], phones [B, L],
-        phone_lengths [B] (padding label 0, ignored by CTC past each length)."""
+        phone_lengths [B] (padding label 0, ignored by CTC past each length), speaker [B] (an
+        index into ``speakers``)."""
         lengths = np.array([len(self.feats[r]) for r in rows])
         label_lengths = np.array([len(self.labels[r]) for r in rows])
         feats = np.zeros((len(rows), self.dim, lengths.max()), dtype=np.float32)
@@ -76,7 +76,8 @@ class TranscribedUtterances:
             feats[i, :, : lengths[i]] = self.feats[r].T
             labels[i, : label_lengths[i]] = self.labels[r]
         return {"feats": torch.from_numpy(feats), "lengths": torch.from_numpy(lengths),
-                "phones": torch.from_numpy(labels), "phone_lengths": torch.from_numpy(label_lengths)}
+                "phones": torch.from_numpy(labels), "phone_lengths": torch.from_numpy(label_lengths),
+                "speaker": torch.tensor([self.speaker_of[r] for r in rows], dtype=torch.long)}
 
 
 class TranscribedLoader(StepSeededLoader):

@@ -31,6 +31,7 @@ from torch import nn
 
 from vc.errors import ConfigError
 from vc.models.registry import register_model
+from vc.nn import reverse_gradient
 from vc.train.model import StepContext, TrainableModel
 
 # CTC's blank class; vc.data.transcribed numbers the inventory's phones from 1.
@@ -95,11 +96,37 @@ class PhoneNet(nn.Module):
         return self.head(F.gelu(self.features(x, lengths)))
 
 
+class FrameSpeakerClassifier(nn.Module):
+    """Bottleneck [B, C, T] -> speaker logits of every frame [B, speakers, T], from a few frames of
+    context: the decoder reads the bottleneck frame by frame, so that is where the speaker must go."""
+
+    def __init__(self, channels: int, num_speakers: int, kernel: int, hidden: int = 128) -> None:
+        super().__init__()
+        self.layers = nn.Sequential(nn.Conv1d(channels, hidden, kernel, padding=kernel // 2), nn.GELU(),
+                                    nn.Conv1d(hidden, hidden, kernel, padding=kernel // 2), nn.GELU(),
+                                    nn.Conv1d(hidden, num_speakers, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)
+
+    @staticmethod
+    def loss(logits: torch.Tensor, speaker: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """Cross-entropy and accuracy over every valid frame."""
+        frames = logits.shape[-1]
+        valid = torch.arange(frames, device=logits.device)[None] < lengths[:, None].to(logits.device)
+        target = speaker[:, None].expand(-1, frames)
+        ce = F.cross_entropy(logits, target, reduction="none")[valid].mean()
+        acc = (logits.argmax(1) == target)[valid].float().mean().item()
+        return ce, acc
+
+
 @dataclass
 class PhoneRecognizerParams:
     """``model_params`` of ``model: phone_recognizer``; ``phones`` is taken from the dump when omitted."""
 
     phones: list[str]
+    num_speakers: int = 0  # training speakers, for the speaker adversary (taken from the data)
+    speaker_adversarial: float = 0.0  # > 0: a speaker classifier on the bottleneck, its gradient reversed
     channels: int = 256
     kernel: int = 5
     dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 1, 2])
@@ -114,6 +141,10 @@ class PhoneRecognizerParams:
     def __post_init__(self) -> None:
         if len(self.phones) < 2 or len(set(self.phones)) != len(self.phones):
             raise ConfigError(f"model_params.phones: need two or more distinct phones, got {self.phones}")
+        if self.speaker_adversarial < 0:
+            raise ConfigError(f"model_params.speaker_adversarial: must be >= 0, got {self.speaker_adversarial}")
+        if self.speaker_adversarial > 0 and self.num_speakers < 2:
+            raise ConfigError("model_params.speaker_adversarial: needs two or more training speakers")
         if not 0 <= self.warp < 0.5:
             raise ConfigError(f"model_params.warp: must be in [0, 0.5), got {self.warp}")
         for key in ("freq_masks", "freq_mask_bins", "time_masks", "time_mask_frames"):
@@ -139,9 +170,13 @@ class PhoneRecognizer(TrainableModel):
         super().__init__()
         self.params = params
         self.net = build_phone_net(dim, params)
+        self.speaker_classifier = (FrameSpeakerClassifier(params.bottleneck, params.num_speakers, params.kernel)
+                                   if params.speaker_adversarial > 0 else None)
 
     def optimizer_groups(self) -> dict[str, list[nn.Module]]:
-        return {"recognizer": [self.net]}
+        # One group: through the gradient-reversal layer the classifier and the network it
+        # judges learn from the same backward pass, in opposite directions.
+        return {"recognizer": [self.net] + ([self.speaker_classifier] if self.speaker_classifier else [])}
 
     def describe(self, cfg: object) -> str:
         return (f"{super().describe(cfg)}; {len(self.params.phones)} phones; receptive field "
@@ -150,10 +185,20 @@ class PhoneRecognizer(TrainableModel):
     def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, float]:
         x, lengths = self.augment(batch["feats"], batch["lengths"]), batch["lengths"]
         with ctx.autocast():
-            logits = self.net(x, lengths)
-        loss = self.ctc(logits, batch)
+            features = self.net.features(x, lengths)
+            logits = self.net.head(F.gelu(features))
+        ctc = self.ctc(logits, batch)
+        logs = {"ctc": ctc.item()}
+        loss = ctc
+        if self.speaker_classifier is not None:
+            with ctx.autocast():
+                speaker_logits = self.speaker_classifier(
+                    reverse_gradient(features, self.params.speaker_adversarial))
+            ce, acc = self.speaker_classifier.loss(speaker_logits.float(), batch["speaker"], lengths)
+            loss = loss + ce
+            logs.update({"spk/ce": ce.item(), "spk/acc": acc})
         ctx.update("recognizer", loss)
-        return {"ctc": loss.item()}
+        return logs
 
     def ctc(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         log_probs = F.log_softmax(logits.float(), dim=1).permute(2, 0, 1)  # [T, B, C]
@@ -186,13 +231,18 @@ class PhoneRecognizer(TrainableModel):
 
     @torch.no_grad()
     def validation_step(self, batch: dict[str, torch.Tensor]) -> dict[str, float]:
-        logits = self.net(batch["feats"], batch["lengths"])
+        features = self.net.features(batch["feats"], batch["lengths"])
+        logits = self.net.head(F.gelu(features))
+        metrics = {}
+        if self.speaker_classifier is not None:
+            _, metrics["speaker_acc"] = self.speaker_classifier.loss(self.speaker_classifier(features),
+                                                                     batch["speaker"], batch["lengths"])
         errors, total = 0, 0
         for hyp, ref in zip(self.decode(logits, batch["lengths"]),
                             (row[:n].tolist() for row, n in zip(batch["phones"], batch["phone_lengths"]))):
             errors += edit_distance(hyp, ref)
             total += len(ref)
-        return {"ctc": self.ctc(logits, batch).item(), "per": errors / max(total, 1)}
+        return {"ctc": self.ctc(logits, batch).item(), "per": errors / max(total, 1), **metrics}
 
     @staticmethod
     def decode(logits: torch.Tensor, lengths: torch.Tensor | None = None) -> list[list[int]]:

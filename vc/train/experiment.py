@@ -117,8 +117,9 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
     train_dump.config.require_same(stats.config, f"{data.stats or data.train}: statistics")
     model_params = dict(config.model_params)
     layout = MODELS[config.model].data_layout
-    if layout == "multi" and "num_speakers" not in model_params:
-        # A many-to-many model omitting num_speakers gets one per speaker it will train on.
+    if layout in ("multi", "transcribed") and "num_speakers" not in model_params:
+        # A many-to-many model (or the recogniser's speaker adversary) omitting num_speakers
+        # gets one per speaker it will train on.
         model_params["num_speakers"] = len(data.speakers or set(train_dump.utt2spk.values()))
     if layout == "transcribed" and "phones" not in model_params:
         model_params["phones"] = phone_inventory(train_dump.phones())  # every phone of the training set
