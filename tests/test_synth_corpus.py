@@ -123,8 +123,12 @@ def test_generated_speakers_are_deterministic_distinct_and_follow_the_canonical_
             assert s.id == generated.world_id(base.id, s.f0_scale, s.warp_alpha)
         else:
             assert s.id.startswith("es_") and s.id.endswith(f"_p{s.pitch:02d}_s{s.speed:03d}")
-    assert generated.world_id("flite_awb", 0.8, -0.05) == "wd_flite_awb_f080_wm05"
-    assert generated.world_id("fest_slt", 1.12, 0.0) == "wd_fest_slt_f112_w00"
+    assert generated.world_id("flite_awb", 0.8, -0.05) == "wd_flite_awb_f080_wm050"
+    assert generated.world_id("fest_slt", 1.12, 0.0) == "wd_fest_slt_f112_w000"
+    assert generated.world_id("fest_slt", 1.0, -0.075) == "wd_fest_slt_f100_wm075"
+    # Female voices are only warped down (shorter tracts than slt's read badly), male both ways.
+    assert {s.warp_alpha for s in world if s.gender == "female"} == {-0.1, -0.075, -0.05, -0.025, 0.0}
+    assert {s.warp_alpha for s in world if s.gender == "male"} == {-0.05, -0.025, 0.0, 0.025, 0.05}
 
 
 def test_default_speakers_alternate_engines_and_genders() -> None:

@@ -8,16 +8,16 @@ means the same recipe (on every machine, for every corpus seed):
   ``es_rp_klatt3_p35_s170``. Every (variant, pitch level) cell is used once, so no two
   generated espeak-ng speakers share both timbre and pitch; accent and speed are drawn.
   Cells next to a canonical espeak-ng speaker (same variant, pitch within 10) are left out.
-- ``wd_<base>_f<F0 scale x 100>_w<m|p><alpha x 100>``: a flite or festival voice (``base``
+- ``wd_<base>_f<F0 scale x 100>_w<m|p><alpha x 1000>``: a flite or festival voice (``base``
   is its canonical id) resynthesized by WORLD with its F0 scaled and its spectral envelope
-  warped (``vc.data.synth.perturb``), e.g. ``wd_flite_awb_f080_wp05`` (F0 x 0.8, formants
-  up by alpha 0.05); ``w00`` is no warp. Each (base, F0 scale, alpha) cell on a 5 x 5 grid
+  warped (``vc.data.synth.perturb``), e.g. ``wd_flite_awb_f080_wp050`` (F0 x 0.8, formants
+  up by alpha 0.050); ``w000`` is no warp. Each (base, F0 scale, alpha) cell on a 5 x 5 grid
   but the unchanged voice is one speaker, taken farthest-first.
 
-The order interleaves espeak-ng and WORLD-derived voices and alternates female and male (until
-the female pools run out, after about 140), and each family covers all its variants (or
-bases) before it repeats one, so the first few dozen generated speakers already spread over
-the space.
+The order interleaves espeak-ng and WORLD-derived voices and alternates female and male (the
+first 130 generated are half female, half WORLD-derived; then the female espeak-ng cells are
+used up and most of the rest are male), and each family covers all its variants (or bases)
+before it repeats one, so the first few dozen generated speakers already spread over the space.
 
 Ids are lowercase [a-z0-9_]; all ids of a family have the same number of fields, and the
 family prefixes ``es_`` and ``wd_`` are no canonical id's prefix, so no id is a prefix of
@@ -74,8 +74,8 @@ ESPEAK_SPEEDS = (140, 150, 160, 170, 180, 190)
 # which keeps the loudest variants from clipping before loudness normalisation.
 ESPEAK_AMPLITUDE = 60
 
-# The WORLD-derived family: canonical flite/festival voices and a 5 x 5 grid of F0 scale
-# (about 2 semitones apart) and warp alpha (0.05 moves low formants by about 10%).
+# The WORLD-derived family: canonical flite/festival voices on a 5 x 5 grid of F0 scale
+# (about 2 semitones apart) and warp alpha (0.025 moves low formants by about 5%).
 # Base voices (canonical ids) and the recorded person behind each. Not flite_kal16: it is
 # the same diphone speaker as fest_kal (speaker cosine 0.96).
 WORLD_BASES = (
@@ -87,10 +87,17 @@ WORLD_BASES = (
     ("fest_slt", "slt"),
 )
 F0_SCALES = (0.8, 0.89, 1.0, 1.12, 1.25)
-WARP_ALPHAS = (-0.1, -0.05, 0.0, 0.05, 0.1)
-# One warp step counts as this many F0 steps when ordering cells (a warp moves every formant;
-# a speaker encoder tells warped voices apart more readily than re-pitched ones).
-_WARP_WEIGHT = 1.5
+# Warps that keep a voice inside adult vocal tracts. Measured with pocketsphinx on five
+# sentences resynthesized at each alpha (word error): the four male bases score 21-50% at
+# alpha -0.05..+0.05 (21-39% unwarped) but 66-97% at -0.1; slt's two voices score 11-39%
+# warped down to -0.1 (34-47% unwarped) and 71-95% at +0.05. F0 scales of 0.8 and 1.25
+# cost nothing. So female voices are only warped down, male ones both ways.
+WARP_ALPHAS: dict[Gender, tuple[float, ...]] = {
+    "male": (-0.05, -0.025, 0.0, 0.025, 0.05),
+    "female": (-0.1, -0.075, -0.05, -0.025, 0.0),
+}
+# One warp step counts as this many F0 steps when ordering cells.
+_WARP_WEIGHT = 1.0
 
 
 def espeak_id(accent: str, variant: str, pitch: int, speed: int) -> str:
@@ -98,8 +105,8 @@ def espeak_id(accent: str, variant: str, pitch: int, speed: int) -> str:
 
 
 def world_id(base: str, f0_scale: float, warp_alpha: float) -> str:
-    alpha = round(warp_alpha * 100)
-    warp = "w00" if alpha == 0 else f"w{'m' if alpha < 0 else 'p'}{abs(alpha):02d}"
+    alpha = round(warp_alpha * 1000)
+    warp = "w000" if alpha == 0 else f"w{'m' if alpha < 0 else 'p'}{abs(alpha):03d}"
     return f"wd_{base}_f{round(f0_scale * 100):03d}_{warp}"
 
 
@@ -178,12 +185,13 @@ def _world_cells(gender: Gender, rng: random.Random) -> dict[str, list[Speaker]]
             persons.setdefault(person, []).append(base_id)
     cells: dict[str, list[Speaker]] = {}
     for person, bases in persons.items():
-        identity = (F0_SCALES.index(1.0), WARP_ALPHAS.index(0.0))
+        alphas = WARP_ALPHAS[gender]
+        identity = (F0_SCALES.index(1.0), alphas.index(0.0))
         candidates = [
             (base, (i, j))
             for base in bases
             for i in range(len(F0_SCALES))
-            for j in range(len(WARP_ALPHAS))
+            for j in range(len(alphas))
             if (i, j) != identity
         ]
         tie_break = {c: rng.random() for c in candidates}
@@ -196,12 +204,12 @@ def _world_cells(gender: Gender, rng: random.Random) -> dict[str, list[Speaker]]
             order.append(best)
         cells[person] = [
             Speaker(
-                world_id(base, F0_SCALES[i], WARP_ALPHAS[j]),
+                world_id(base, F0_SCALES[i], alphas[j]),
                 canonical[base].engine,
                 canonical[base].voice,
                 gender,
                 f0_scale=F0_SCALES[i],
-                warp_alpha=WARP_ALPHAS[j],
+                warp_alpha=alphas[j],
             )
             for base, (i, j) in order
         ]
