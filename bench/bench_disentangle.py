@@ -10,19 +10,20 @@ speaker table and no patcher, so the trained networks are the ones the anchor ha
 encoder, latent classifier, decoder). Training runs through vc's own Trainer.train_one at
 adversarial-phase steps: a classifier step, then an autoencoder step whose loss carries the
 adversarial term. A second table times conf/disentangle_quick.yaml at its own batch
-(no anchor), and its conversion with Griffin-Lim on the demo's 80-mel features.
+(no anchor), and its conversion with Griffin-Lim on the demo's 80-mel features; where that
+config names a content_model (the phone recogniser), a randomly initialised recogniser of
+phones_quick.yaml's size stands in for it (bench_content.py times what it costs).
 """
 
 from __future__ import annotations
 
 import resource
 import tempfile
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from common import add_precision_option, median_seconds, mixed_flags, ms, parser, setup, table
+from common import CONF, add_precision_option, median_seconds, mixed_flags, model_params, ms, parser, setup, table
 from vc.audio import FeatureConfig
 from vc.config import from_dict, load_yaml
 from vc.models.disentangle import Disentangle
@@ -31,7 +32,6 @@ from vc.train.config import TrainConfig
 from vc.train.trainer import Trainer
 from vc.vocoders import GriffinLim
 
-CONF = Path(__file__).resolve().parent.parent / "egs" / "synth" / "vc1" / "conf"
 ANCHOR_PAIR_S = 1.71  # 1 classifier + 1 autoencoder step
 ANCHOR_SOLVER_S = 4.18  # 5 classifier + 1 autoencoder steps
 ANCHOR_INFER_S = 0.108
@@ -53,7 +53,7 @@ def paper_params() -> dict[str, Any]:
 
 def quick_config() -> tuple[dict[str, Any], dict[str, Any]]:
     config = load_yaml(CONF / "disentangle_quick.yaml")
-    return {**config["model_params"], "num_speakers": QUICK_SPEAKERS}, config
+    return model_params(config, QUICK_SPEAKERS), config
 
 
 def make_trainer(model: Disentangle, exp: str, batch: dict[str, torch.Tensor], device: torch.device,
@@ -124,7 +124,9 @@ def measure_quick(args, device: torch.device, mixed: bool) -> dict[str, Any]:
         trainer = make_trainer(model, exp, batch, device, mixed, size)
         batch = {k: v.to(device) for k, v in batch.items()}
         adv = s.autoencoder + s.classifier
-        k = model.params.classifier_steps  # the adversarial phase's autoencoder step is its step k
+        # The adversarial phase's first autoencoder step: its step k when alternating with k
+        # classifier steps, every step with gradient reversal.
+        k = model.params.classifier_steps if model.params.adversarial == "alternate" else 0
         times = {
             "ae_pre": median_seconds(lambda: phase_step(trainer, batch, 0, "ae/recon"), args, device),
             "clf": median_seconds(lambda: phase_step(trainer, batch, s.autoencoder, "clf/ce"), args, device),
@@ -188,8 +190,9 @@ def main() -> None:
             [f"conversion, 80 x {r['frames']} ({d})", ms(r["infer"]), f"RTF {r['infer'] / r['seconds']:.4f}"],
             [f"  + 32-it Griffin-Lim, NNLS mel ({d})", ms(r["convert"]), f"RTF {r['convert'] / r['seconds']:.3f}"],
         ]
-    print(f"\nquick CPU config (disentangle_quick.yaml, speaker_encoder both, {QUICK_SPEAKERS} speakers; "
-          f"conversion with a reference vector, 16 kHz log-mel of conf/feats.yaml, {QUICK_SECONDS:.1f} s):")
+    content = "the phone recogniser's bottleneck (random weights)" if quick_config()[0].get("phonetic") else "log-mel"
+    print(f"\nquick CPU config (disentangle_quick.yaml, speaker_encoder both, {QUICK_SPEAKERS} speakers, content "
+          f"encoder on {content}; conversion with a reference vector, 16 kHz log-mel of conf/feats.yaml, {QUICK_SECONDS:.1f} s):")
     print(table(["task", "ours", "rate"], rows))
     print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 

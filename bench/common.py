@@ -11,12 +11,16 @@ import os
 import statistics
 import time
 import warnings
-from typing import Callable
+from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 MALLOC_ENV = ("MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_TOP_PAD_")
+CONF = Path(__file__).resolve().parent.parent / "egs" / "synth" / "vc1" / "conf"
+DUMMY_PHONES = 60  # about the size of the synth corpus' espeak-ng inventory
+RECOGNIZER_SPEAKERS = 12  # the demo's training speakers, for the recogniser's speaker adversary
 
 
 def parser(description: str | None) -> argparse.ArgumentParser:
@@ -44,21 +48,52 @@ def setup(args: argparse.Namespace) -> torch.device:
 
 def median_seconds(fn: Callable[[], object], args: argparse.Namespace, device: torch.device | None = None) -> float:
     """Median wall time of ``fn``; on CUDA the device is synchronised before each clock read."""
+    return alternated_medians({"fn": fn}, args, device)["fn"]
+
+
+def alternated_medians(fns: dict[str, Callable[[], object]], args: argparse.Namespace,
+                       device: torch.device | None = None) -> dict[str, float]:
+    """Median wall time of each of ``fns``, run in turn: all warm up, then every repeat times
+    each once (A, B, A, B, ...), so a shared host's drifting load falls on every side alike.
+    On CUDA the device is synchronised before each clock read."""
 
     def sync() -> None:
         if device is not None and device.type == "cuda":
             torch.cuda.synchronize(device)
 
     for _ in range(args.warmup):
-        fn()
-    times = []
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(args.repeats):
-        sync()
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            sync()
+            start = time.perf_counter()
+            fn()
+            sync()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def phonetic_params(num_speakers: int = RECOGNIZER_SPEAKERS) -> dict[str, Any]:
+    """``model_params.phonetic`` as the experiment builder fills it from ``content_model: exp/phones``:
+    phones_quick.yaml's model_params with a dummy inventory of ``DUMMY_PHONES`` phones and the
+    training speakers' count (the weights stay random; speed does not depend on them)."""
+    from vc.config import load_yaml
+
+    params = load_yaml(CONF / "phones_quick.yaml")["model_params"]
+    return {**params, "phones": [f"ph{i}" for i in range(DUMMY_PHONES)], "num_speakers": num_speakers}
+
+
+def model_params(config: dict[str, Any], num_speakers: int | None = None) -> dict[str, Any]:
+    """A quick config's ``model_params`` as training builds them: ``phonetic`` filled in (random
+    weights) when the config names a ``content_model``, and ``num_speakers`` when given."""
+    params = dict(config["model_params"])
+    if num_speakers is not None:
+        params["num_speakers"] = num_speakers
+    if config.get("content_model"):
+        params["phonetic"] = phonetic_params()
+    return params
 
 
 def speech(seconds: float, sample_rate: int = 16000) -> np.ndarray:
