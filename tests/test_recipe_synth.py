@@ -3,30 +3,35 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import soundfile as sf
 
+from recipe_copies import REPO, copy_recipe, run_recipe
 from vc.data.datadir import validate_data_dir
 from vc.data.dump import FeatureDump
 from vc.evaluate.metrics import METRICS
 
-REPO = Path(__file__).resolve().parents[1]
 # Four quick voices: flite_awb -> flite_slt, espeak_f1 an extra target of the multi-target
 # systems, fest_kal kept out of training as the one-shot target.
 TINY = ["--local_data_opts", "--n_speakers 4 --n_utts 4 --n_eval 2", "--heldout_spks", "fest_kal", "--n_ref", "2",
-        "--tgt_spk", "flite_slt", "--extra_tgt_spks", "espeak_f1", "--phones_conf", "none",
+        "--tgt_spk", "flite_slt", "--extra_tgt_spks", "espeak_f1", "--phones_conf", "conf/phones_tiny.yaml",
         "--nj", "2", "--gl_iters", "8", "--cyclegan_conf", "conf/cyclegan_tiny.yaml",
         "--stargan_conf", "conf/stargan_tiny.yaml", "--disentangle_conf", "conf/disentangle_tiny.yaml"]
+TINY_PHONES = """
+model: phone_recognizer
+model_params: {channels: 8, kernel: 3, dilations: [1], bottleneck: 4, speaker_adversarial: 0.1}
+data: {segment_frames: 2000}
+train: {max_steps: 2, batch_size: 2, log_interval: 1, eval_interval: 2, save_interval: 2}
+"""
+# Every conversion model takes the recogniser of stage 4 as its content model.
 TINY_CYCLEGAN = """
 model: cyclegan_vc
+content_model: exp/phones
 model_params:
+  lambda_content: 1.0
   generator: {channels: 8, down_channels: [16, 16], residual_channels: 16, residual_blocks: 1,
               up_channels: [8, 8], first_kernel: [3, 5], kernel: 3}
   discriminator: {channels: [8, 16], final_kernel: [1, 3]}
@@ -36,7 +41,9 @@ train: {max_steps: 3, batch_size: 2, log_interval: 1, eval_interval: 3, save_int
 TINY_STARGAN = TINY_CYCLEGAN.replace("cyclegan_vc", "stargan_vc")
 TINY_DISENTANGLE = """
 model: disentangle
+content_model: exp/phones
 model_params:
+  lambda_content: 1.0
   content_encoder: {channels: 16, bank_size: 3, bank_channels: 4, code_dim: 8, factors: [1, 2]}
   reference_encoder: {channels: 16, bank_size: 2, bank_channels: 4, factors: [2]}
   decoder: {channels: 16, factors: [2, 1]}
@@ -52,32 +59,24 @@ train: {max_steps: 4, batch_size: 2, log_interval: 1, eval_interval: 4, save_int
 @pytest.fixture
 def recipe(tmp_path: Path) -> Path:
     """egs/synth/vc1 copied under tmp_path, its vc.sh and utils links pointing at the real recipes/."""
-    (tmp_path / "recipes").mkdir()
-    for shared in (REPO / "recipes").iterdir():
-        (tmp_path / "recipes" / shared.name).symlink_to(shared)
-    dest = tmp_path / "egs" / "synth" / "vc1"
-    shutil.copytree(REPO / "egs" / "synth" / "vc1", dest, symlinks=True,
-                    ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
+    dest = copy_recipe(tmp_path, "synth/vc1")
     (dest / "conf" / "cyclegan_tiny.yaml").write_text(TINY_CYCLEGAN)
     (dest / "conf" / "stargan_tiny.yaml").write_text(TINY_STARGAN)
     (dest / "conf" / "disentangle_tiny.yaml").write_text(TINY_DISENTANGLE)
+    (dest / "conf" / "phones_tiny.yaml").write_text(TINY_PHONES)
     return dest
-
-
-def _run(recipe: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run(["./run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True, timeout=600)
 
 
 @pytest.mark.slow
 def test_synth_recipe_end_to_end(recipe: Path) -> None:
-    done = _run(recipe, *TINY)
+    done = run_recipe(recipe, *TINY, timeout=1800)
     assert done.returncode == 0, done.stdout + done.stderr
     for name in ("train", "dev", "eval", "heldout"):
         assert validate_data_dir(recipe / "data" / name) == []
     assert len((recipe / "data" / "train" / "utt2spk").read_text().splitlines()) == 3 * (4 - 2)
     assert (recipe / "data" / "heldout" / "spk2utt").read_text().split()[0] == "fest_kal"  # never trained on
-    assert not (recipe / "data" / "train" / "phones").exists()  # --phones_conf none: no phones
+    for name in ("train", "dev", "eval", "heldout"):  # stage 2: phonemized, and the phones in the dump
+        assert (recipe / "dump" / name / "phones").read_text() == (recipe / "data" / name / "phones").read_text()
     train = FeatureDump.open(recipe / "dump" / "train")
     assert len(train) == 6 and train.config.n_mels == 80
     assert (recipe / "dump" / "train" / "stats.npz").is_file()
@@ -90,7 +89,10 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
         assert info.samplerate == 16000 and info.frames > 8000
     log = (recipe / "exp" / "copysynth_gl" / "eval" / "log" / "vocode.1.log").read_text()
     assert "# Ended (code 0)" in log
-    assert "stage 4: no phone recogniser (--phones_conf none)" in done.stdout
+    # Stage 4: the phone recogniser, its dev phone error rate in the log and in the summary.
+    assert (recipe / "exp" / "phones" / "checkpoints" / "step_00000002.pt").is_file()
+    assert done.stdout.count("phone error rate on dump/dev: ") == 2
+    assert json.loads((recipe / "exp/phones/evaluate/dev/summary.json").read_text())["utterances"] == 6
     assert "3 speakers; 6 train, 6 dev (non-parallel), 8 eval (parallel) utterances" in done.stdout
     assert "copy synthesis  Griffin-Lim: mean spectral convergence" in done.stdout
 
@@ -152,14 +154,14 @@ def test_synth_recipe_end_to_end(recipe: Path) -> None:
 
     # A stage range reruns only that stage.
     corpus_mtime = (recipe / "corpus" / "corpus.yaml").stat().st_mtime
-    again = _run(recipe, *TINY, "--stage", "3", "--stop_stage", "3")
+    again = run_recipe(recipe, *TINY, "--stage", "3", "--stop_stage", "3")
     assert again.returncode == 0, again.stderr
     assert "stage 3" in again.stdout and "stage 2" not in again.stdout and "stage 4" not in again.stdout
     assert (recipe / "corpus" / "corpus.yaml").stat().st_mtime == corpus_mtime
 
     # --cpu_procs 2: DDP under torchrun (gloo), in an experiment of its own (--tag), through
     # a --train_cmd given on the command line.
-    ddp = _run(recipe, *TINY, "--stage", "5", "--stop_stage", "5", "--systems", "cyclegan", "--cpu_procs", "2",
+    ddp = run_recipe(recipe, *TINY, "--stage", "5", "--stop_stage", "5", "--systems", "cyclegan", "--cpu_procs", "2",
                "--tag", "ddp", "--train_cmd", "utils/run.pl --mem 1G")
     assert ddp.returncode == 0, ddp.stdout + ddp.stderr
     exp = recipe / "exp" / "cyclegan_flite_awb_flite_slt_ddp"
@@ -185,7 +187,7 @@ def test_the_demo_speakers_are_corpus_speakers_in_one_role_each() -> None:
 
 
 def test_unknown_recipe_option_is_rejected(recipe: Path) -> None:
-    done = _run(recipe, "--no_such_option", "1")
+    done = run_recipe(recipe, "--no_such_option", "1")
     assert done.returncode == 1
     assert "vc.sh: invalid option --no_such_option" in done.stderr
     assert not (recipe / "corpus").exists()
@@ -209,7 +211,7 @@ def test_unknown_recipe_option_is_rejected(recipe: Path) -> None:
      "--phones_conf conf/nothing.yaml: not found (a phone recogniser config, or none for no phone recogniser)"),
 ])
 def test_bad_pipeline_options_stop_before_any_stage(recipe: Path, args: list[str], message: str) -> None:
-    done = _run(recipe, *args)
+    done = run_recipe(recipe, *args)
     assert done.returncode == 1
     assert done.stderr.strip() == f"./vc.sh: {message}"
     assert not (recipe / "corpus").exists()

@@ -31,7 +31,6 @@ from torch import nn
 
 from vc.errors import ConfigError
 from vc.models.registry import register_model
-from vc.nn import reverse_gradient
 from vc.train.model import StepContext, TrainableModel
 
 # CTC's blank class; vc.data.transcribed numbers the inventory's phones from 1.
@@ -119,6 +118,12 @@ class FrameSpeakerClassifier(nn.Module):
         acc = (logits.argmax(1) == target)[valid].float().mean().item()
         return ce, acc
 
+    @staticmethod
+    def confusion(logits: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of every valid frame's speaker posterior to the uniform distribution."""
+        valid = torch.arange(logits.shape[-1], device=logits.device)[None] < lengths[:, None].to(logits.device)
+        return -F.log_softmax(logits, dim=1).mean(dim=1)[valid].mean()
+
 
 @dataclass
 class PhoneRecognizerParams:
@@ -126,7 +131,7 @@ class PhoneRecognizerParams:
 
     phones: list[str]
     num_speakers: int = 0  # training speakers, for the speaker adversary (taken from the data)
-    speaker_adversarial: float = 0.0  # > 0: a speaker classifier on the bottleneck, its gradient reversed
+    speaker_adversarial: float = 0.0  # > 0: weight of confusing a frame speaker classifier on the bottleneck
     channels: int = 256
     kernel: int = 5
     dilations: list[int] = field(default_factory=lambda: [1, 2, 4, 1, 2])
@@ -174,9 +179,10 @@ class PhoneRecognizer(TrainableModel):
                                    if params.speaker_adversarial > 0 else None)
 
     def optimizer_groups(self) -> dict[str, list[nn.Module]]:
-        # One group: through the gradient-reversal layer the classifier and the network it
-        # judges learn from the same backward pass, in opposite directions.
-        return {"recognizer": [self.net] + ([self.speaker_classifier] if self.speaker_classifier else [])}
+        groups = {"recognizer": [self.net]}
+        if self.speaker_classifier is not None:
+            groups["speaker_classifier"] = [self.speaker_classifier]
+        return groups
 
     def describe(self, cfg: object) -> str:
         return (f"{super().describe(cfg)}; {len(self.params.phones)} phones; receptive field "
@@ -184,20 +190,25 @@ class PhoneRecognizer(TrainableModel):
 
     def train_step(self, batch: dict[str, torch.Tensor], ctx: StepContext) -> dict[str, float]:
         x, lengths = self.augment(batch["feats"], batch["lengths"]), batch["lengths"]
-        with ctx.autocast():
+        with ctx.autocast(), ctx.only("recognizer"):
             features = self.net.features(x, lengths)
             logits = self.net.head(F.gelu(features))
-        ctc = self.ctc(logits, batch)
-        logs = {"ctc": ctc.item()}
-        loss = ctc
+            loss = ctc = self.ctc(logits, batch)
+            logs = {"ctc": ctc.item()}
+            if self.speaker_classifier is not None:
+                # The network makes every frame's speaker unguessable (cross-entropy to the
+                # uniform distribution: bounded, unlike a reversed cross-entropy, which let the
+                # network trade the phones away for a classifier wrong with confidence).
+                confusion = self.speaker_classifier.confusion(self.speaker_classifier(features).float(), lengths)
+                loss = ctc + self.params.speaker_adversarial * confusion
+                logs["spk/confusion"] = confusion.item()
+        ctx.update("recognizer", loss)
         if self.speaker_classifier is not None:
             with ctx.autocast():
-                speaker_logits = self.speaker_classifier(
-                    reverse_gradient(features, self.params.speaker_adversarial))
+                speaker_logits = self.speaker_classifier(features.detach())
             ce, acc = self.speaker_classifier.loss(speaker_logits.float(), batch["speaker"], lengths)
-            loss = loss + ce
+            ctx.update("speaker_classifier", ce)
             logs.update({"spk/ce": ce.item(), "spk/acc": acc})
-        ctx.update("recognizer", loss)
         return logs
 
     def ctc(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:

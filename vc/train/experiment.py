@@ -122,7 +122,10 @@ def build_trainer(config: ExperimentConfig, exp_dir: str | Path, device: str = "
         # gets one per speaker it will train on.
         model_params["num_speakers"] = len(data.speakers or set(train_dump.utt2spk.values()))
     if layout == "transcribed" and "phones" not in model_params:
-        model_params["phones"] = phone_inventory(train_dump.phones())  # every phone of the training set
+        # Every phone of the training and validation sets: a dev phone the training set lacks
+        # then costs an error in the phone error rate rather than the utterance.
+        valid_phones = FeatureDump.open(data.valid).phones() if data.valid else {}
+        model_params["phones"] = phone_inventory({**valid_phones, **train_dump.phones()})
     content = None
     if config.content_model:
         if "phonetic" not in {f.name for f in fields(MODELS[config.model].Params)}:
