@@ -24,7 +24,7 @@ def copy_recipe(root: Path, *tasks: str) -> Path:
     return root / "egs" / tasks[-1]
 
 
-def run_recipe(recipe: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """``./run.sh ARGS`` in ``recipe``, with this interpreter's environment first on PATH."""
+def run_recipe(recipe: Path, *args: str, timeout: int = 600, script: str = "./run.sh") -> subprocess.CompletedProcess:
+    """``script ARGS`` (the recipe's run.sh) in ``recipe``, with this interpreter's environment first on PATH."""
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
-    return subprocess.run(["./run.sh", *args], cwd=recipe, env=env, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([script, *args], cwd=recipe, env=env, capture_output=True, text=True, timeout=timeout)

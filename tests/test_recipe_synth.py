@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from recipe_copies import REPO, copy_recipe, run_recipe
-from vc.data.datadir import validate_data_dir
+from vc.data.datadir import DataDir, validate_data_dir
 from vc.data.dump import FeatureDump
 from vc.evaluate.metrics import METRICS
 
@@ -215,3 +215,22 @@ def test_bad_pipeline_options_stop_before_any_stage(recipe: Path, args: list[str
     assert done.returncode == 1
     assert done.stderr.strip() == f"./vc.sh: {message}"
     assert not (recipe / "corpus").exists()
+
+
+def test_derived_voices_of_heldout_speakers_stay_out_of_training(recipe: Path, speech_dir: Path) -> None:
+    """local/data.sh stage 1 on a made-up corpus: a WORLD-derived voice of a held-out speaker is the
+    same person, so it is held out with it."""
+    wavs = DataDir.read(speech_dir).wav_scp
+    speakers = ["espeak_f1", "fest_slt", "flite_rms", "wd_flite_rms_f080_wp050"]
+    for subset, names in (("nonparallel", ["0001", "0002", "0003"]), ("parallel", ["par001"])):
+        utts = {f"{spk}_{n}": spk for spk in speakers for n in names}
+        files = list(wavs.values())
+        DataDir(wav_scp={u: files[i % len(files)] for i, u in enumerate(sorted(utts))}, utt2spk=utts,
+                text={u: "a sentence" for u in utts}).write(recipe / "corpus" / subset)
+    done = run_recipe(recipe, "--stage", "1", "--stop_stage", "1", "--heldout_spks", "flite_rms", "--n_dev", "1",
+                      script="local/data.sh")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "also holding out wd_flite_rms_f080_wp050 (derived from held-out voices)" in done.stdout
+    train = set(DataDir.read(recipe / "data" / "train").utt2spk.values())
+    assert train == {"espeak_f1", "fest_slt"}
+    assert set(DataDir.read(recipe / "data" / "heldout").utt2spk.values()) == {"flite_rms", "wd_flite_rms_f080_wp050"}

@@ -4,7 +4,8 @@
 #   stage 1: split into data/train and data/dev (last utterances of each speaker) and data/eval;
 #            --heldout_spks speakers stay out of train/dev: their non-parallel speech goes to
 #            data/heldout (one-shot reference recordings), their parallel speech to data/eval;
-#            --n_heldout_generated K adds the corpus's last K generated speakers to them
+#            --n_heldout_generated K adds the corpus's last K generated speakers to them, and
+#            the WORLD-derived voices of held-out speakers (wd_<spk>_*) always join them
 set -euo pipefail
 
 stage=0
@@ -52,6 +53,14 @@ if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 1 ]; then
   for spk in $heldout_spks; do
     grep -q "^$spk " "$corpus/nonparallel/spk2utt" || { echo "$0: --heldout_spks $spk: not a corpus speaker" >&2; exit 1; }
   done
+  # A WORLD-derived voice of a held-out speaker (wd_<spk>_...) is the same person at another
+  # pitch and vocal-tract length: it stays out of training too, or one-shot is not one-shot.
+  derived=$(for spk in $heldout_spks; do
+              awk -v p="wd_${spk}_" 'index($1, p) == 1 {print $1}' "$corpus/nonparallel/spk2utt"; done | xargs)
+  if [ -n "$derived" ]; then
+    heldout_spks=$(echo $heldout_spks $derived)
+    echo "local/data.sh: also holding out $derived (derived from held-out voices)"
+  fi
   awk -v held="$heldout_spks" 'BEGIN {n = split(held, h, " "); for (i = 1; i <= n; i++) out[h[i]] = 1}
        $2 in out {print $1}' "$corpus/nonparallel/utt2spk" | sort > "$data/heldout.list"
   awk -v n="$n_dev" '{for (i = NF - n + 1; i <= NF; i++) if (i > 1) print $i}' \
