@@ -48,13 +48,13 @@ def setup(args: argparse.Namespace) -> torch.device:
 
 def median_seconds(fn: Callable[[], object], args: argparse.Namespace, device: torch.device | None = None) -> float:
     """Median wall time of ``fn``; on CUDA the device is synchronised before each clock read."""
-    return alternated_medians({"fn": fn}, args, device)["fn"]
+    return statistics.median(alternated_times({"fn": fn}, args, device)["fn"])
 
 
-def alternated_medians(fns: dict[str, Callable[[], object]], args: argparse.Namespace,
-                       device: torch.device | None = None) -> dict[str, float]:
-    """Median wall time of each of ``fns``, run in turn: all warm up, then every repeat times
-    each once (A, B, A, B, ...), so a shared host's drifting load falls on every side alike.
+def alternated_times(fns: dict[str, Callable[[], object]], args: argparse.Namespace,
+                     device: torch.device | None = None) -> dict[str, list[float]]:
+    """Wall times of each of ``fns``, run in turn: all warm up, then every repeat times each
+    once (A, B, A, B, ...), so a shared host's drifting load falls on every side alike.
     On CUDA the device is synchronised before each clock read."""
 
     def sync() -> None:
@@ -72,7 +72,7 @@ def alternated_medians(fns: dict[str, Callable[[], object]], args: argparse.Name
             fn()
             sync()
             times[name].append(time.perf_counter() - start)
-    return {name: statistics.median(t) for name, t in times.items()}
+    return times
 
 
 def phonetic_params(num_speakers: int = RECOGNIZER_SPEAKERS) -> dict[str, Any]:
