@@ -10,7 +10,8 @@ Trainer.train_one at the config's own batch, segment and precision (``train.cpu_
   (``PREVIOUS_DISENTANGLE``, the file as of commit f4b17e3: content encoder on the features,
   no lambda_content, alternating classifier steps), per phase, and per schedule (each phase's
   step time x its steps); plus today's config with the recogniser taken out, which separates
-  the content path from the other changes the new config made;
+  the content path from the other changes the new config made, and today's config with
+  lambda_content 0, which separates reading the bottleneck from the content loss;
 * the phone recogniser's own training step (conf/phones_quick.yaml's model_params, batch 16
   utterances of 180-220 frames, 40-phone transcripts, its speaker adversary on).
 
@@ -39,6 +40,7 @@ SPEAKERS = RECOGNIZER_SPEAKERS  # the demo trains on 12
 PHONE_FRAMES = (180, 220)  # utterance lengths of the recogniser's batch (about 3 s at hop 256, 16 kHz)
 PHONES_PER_UTTERANCE = 40  # about 12 phones a second
 PHONETIC, PREVIOUS, TODAY_LOGMEL = "phonetic", "log-mel, previous", "log-mel, today's"
+NO_CONTENT_LOSS = "phonetic, lambda_content 0"
 
 # egs/synth/vc1/conf/disentangle_quick.yaml's model_params and schedule before the phonetic
 # content path (`git show f4b17e3:egs/synth/vc1/conf/disentangle_quick.yaml`).
@@ -103,13 +105,15 @@ def cyclegan(args, device: torch.device, exp: Path) -> tuple[dict[str, Callable[
 def disentangle(args, device: torch.device, exp: Path) -> tuple[dict[str, Callable[[], None]], dict[str, Any]]:
     config = load_yaml(CONF / "disentangle_quick.yaml")
     size, frames = config["train"]["batch_size"], config["data"]["segment_frames"]
-    batch = {"feats": torch.randn(size, DIM, frames, device=device), "ref": torch.randn(size, DIM, frames, device=device),
+    batch = {"feats": torch.randn(size, DIM, frames, device=device),
+             "ref": torch.randn(size, DIM, frames, device=device),
              "speaker": torch.arange(size, device=device) % SPEAKERS}
     today = model_params(config, SPEAKERS)
     variants = {
         PHONETIC: today,
         PREVIOUS: {**PREVIOUS_DISENTANGLE, "num_speakers": SPEAKERS},
         TODAY_LOGMEL: {k: v for k, v in today.items() if k != "phonetic"} | {"lambda_content": 0.0},
+        NO_CONTENT_LOSS: today | {"lambda_content": 0.0},
     }
     fns, info = {}, {"batch": f"{size} x {DIM} x {frames}", "schedules": {}}
     for name, params in variants.items():
@@ -197,7 +201,8 @@ def main() -> None:
           "log-mel config's:")
     labels = {PHONETIC: "disentangle_quick.yaml (recogniser bottleneck, lambda_content 1, reverse)",
               PREVIOUS: "previous config (f4b17e3: log-mel, alternate, no lambda_content)",
-              TODAY_LOGMEL: "today's config, recogniser taken out (log-mel, lambda_content 0)"}
+              TODAY_LOGMEL: "today's config, recogniser taken out (log-mel, lambda_content 0)",
+              NO_CONTENT_LOSS: "today's config without the content loss (bottleneck, lambda_content 0)"}
     rows = []
     for name, label in labels.items():
         rows.append([f"{label}, {dis[name]:.2f} M", "", "", "", ""])
@@ -211,11 +216,14 @@ def main() -> None:
                      both(lambda t: minutes(schedule_seconds(t, name))),
                      both(lambda t: f"{schedule_seconds(t, name) / schedule_seconds(t, PREVIOUS):.2f}x")])
     print(table(["model / step", "step", "it/s", "schedule", "ratio"], rows))
-    alone = {kind: both(lambda t: f"{t[f'{PHONETIC}: {kind}'] / t[f'{TODAY_LOGMEL}: {kind}']:.2f}x")
-             for kind in ("ae pre", "ae adv", "clf")}
-    print(f"content path alone (today's config with / without the recogniser): autoencoder step {alone['ae pre']} "
-          f"pre-training, {alone['ae adv']} adversarial; classifier step {alone['clf']}; schedule "
-          + both(lambda t: f"{schedule_seconds(t, PHONETIC) / schedule_seconds(t, TODAY_LOGMEL):.2f}x"))
+    for what, a, b in (("the whole content path", PHONETIC, TODAY_LOGMEL),
+                       ("reading the bottleneck", NO_CONTENT_LOSS, TODAY_LOGMEL),
+                       ("the content loss", PHONETIC, NO_CONTENT_LOSS)):
+        ratio = {kind: both(lambda t: f"{t[f'{a}: {kind}'] / t[f'{b}: {kind}']:.2f}x")
+                 for kind in ("ae pre", "ae adv", "clf")}
+        print(f"{what} (today's config, {a} / {b}): autoencoder step {ratio['ae pre']} pre-training, "
+              f"{ratio['ae adv']} adversarial; classifier step {ratio['clf']}; schedule "
+              + both(lambda t: f"{schedule_seconds(t, a) / schedule_seconds(t, b):.2f}x"))
 
     print(f"\nphone recogniser (phones_quick.yaml, {DUMMY_PHONES} phones, {SPEAKERS} speakers, "
           f"{rec['params']:.2f} M params), batch {rec['batch']} frames ({rec['dtype']}):")

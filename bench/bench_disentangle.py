@@ -192,7 +192,8 @@ def main() -> None:
         ]
     content = "the phone recogniser's bottleneck (random weights)" if quick_config()[0].get("phonetic") else "log-mel"
     print(f"\nquick CPU config (disentangle_quick.yaml, speaker_encoder both, {QUICK_SPEAKERS} speakers, content "
-          f"encoder on {content}; conversion with a reference vector, 16 kHz log-mel of conf/feats.yaml, {QUICK_SECONDS:.1f} s):")
+          f"encoder on {content}; conversion with a reference vector, 16 kHz log-mel of conf/feats.yaml, "
+          f"{QUICK_SECONDS:.1f} s):")
     print(table(["task", "ours", "rate"], rows))
     print(f"peak resident memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
 
