@@ -26,12 +26,9 @@ model_params: {channels: 8, kernel: 3, dilations: [1], bottleneck: 4, speaker_ad
 data: {segment_frames: 2000}
 train: {max_steps: 2, batch_size: 2, log_interval: 1, eval_interval: 2, save_interval: 2}
 """
-# Every conversion model takes the recogniser of stage 4 as its content model.
 TINY_CYCLEGAN = """
 model: cyclegan_vc
-content_model: exp/phones
 model_params:
-  lambda_content: 1.0
   generator: {channels: 8, down_channels: [16, 16], residual_channels: 16, residual_blocks: 1,
               up_channels: [8, 8], first_kernel: [3, 5], kernel: 3}
   discriminator: {channels: [8, 16], final_kernel: [1, 3]}
@@ -41,9 +38,7 @@ train: {max_steps: 3, batch_size: 2, log_interval: 1, eval_interval: 3, save_int
 TINY_STARGAN = TINY_CYCLEGAN.replace("cyclegan_vc", "stargan_vc")
 TINY_DISENTANGLE = """
 model: disentangle
-content_model: exp/phones
 model_params:
-  lambda_content: 1.0
   content_encoder: {channels: 16, bank_size: 3, bank_channels: 4, code_dim: 8, factors: [1, 2]}
   reference_encoder: {channels: 16, bank_size: 2, bank_channels: 4, factors: [2]}
   decoder: {channels: 16, factors: [2, 1]}
@@ -56,13 +51,19 @@ train: {max_steps: 4, batch_size: 2, log_interval: 1, eval_interval: 4, save_int
 """
 
 
+def with_content(conf: str) -> str:
+    """A tiny config whose model takes the recogniser of stage 4 as its content model."""
+    return conf.replace("model_params:\n", "model_params:\n  lambda_content: 1.0\n", 1) + "content_model: exp/phones\n"
+
+
 @pytest.fixture
 def recipe(tmp_path: Path) -> Path:
     """egs/synth/vc1 copied under tmp_path, its vc.sh and utils links pointing at the real recipes/."""
     dest = copy_recipe(tmp_path, "synth/vc1")
-    (dest / "conf" / "cyclegan_tiny.yaml").write_text(TINY_CYCLEGAN)
-    (dest / "conf" / "stargan_tiny.yaml").write_text(TINY_STARGAN)
-    (dest / "conf" / "disentangle_tiny.yaml").write_text(TINY_DISENTANGLE)
+    # Every conversion model takes the recogniser of stage 4 as its content model.
+    (dest / "conf" / "cyclegan_tiny.yaml").write_text(with_content(TINY_CYCLEGAN))
+    (dest / "conf" / "stargan_tiny.yaml").write_text(with_content(TINY_STARGAN))
+    (dest / "conf" / "disentangle_tiny.yaml").write_text(with_content(TINY_DISENTANGLE))
     (dest / "conf" / "phones_tiny.yaml").write_text(TINY_PHONES)
     return dest
 
