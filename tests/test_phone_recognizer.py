@@ -149,8 +149,14 @@ def test_content_path_is_frozen_but_passes_gradients() -> None:
     content.train()
     assert not content.training and not any(p.requires_grad for p in content.parameters())
     x = torch.randn(1, 20, 30, requires_grad=True)
-    content.loss(x, torch.randn(1, 20, 30)).backward()
+    source = torch.randn(1, 20, 30)
+    loss = content.loss(x, source)
+    loss.backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
+    # A caller that already has the source's bottleneck (the disentangle step) gets the same loss.
+    torch.testing.assert_close(content.loss(x, source_content=content(source)), loss)
+    with pytest.raises(ValueError, match="give the source features or their content"):
+        content.loss(x)
 
 
 def test_edit_distance_and_greedy_decoding() -> None:

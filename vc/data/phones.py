@@ -21,6 +21,13 @@ from vc.errors import DataError, VCError
 from vc.utils import atomic_write_text
 
 PHONES = "phones"
+# CTC's blank is class 0, so phone i of a recogniser's inventory is class i + 1.
+BLANK = 0
+
+
+def phone_classes(inventory: Sequence[str]) -> dict[str, int]:
+    """Each phone of ``inventory`` to its class id (from 1: class 0 is CTC's blank)."""
+    return {phone: i + BLANK + 1 for i, phone in enumerate(inventory)}
 # Stress and syllable marks of espeak-ng's -x output: prosody, not phones.
 _MARKS = re.compile(r"[',%=]")
 # Pauses and clause marks espeak-ng writes between phones.

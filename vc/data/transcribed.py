@@ -16,11 +16,10 @@ import torch
 
 from vc.audio.stats import StatsStore
 from vc.data.dump import FeatureDump
+from vc.data.phones import phone_classes
 from vc.data.unpaired import Batch, Normalize, StepSeededLoader, _normalizers
 from vc.errors import ConfigError, DataError
 
-# Phone i of the inventory is class i + 1: class 0 is CTC's blank (vc.models.phone_recognizer).
-FIRST_PHONE_CLASS = 1
 
 
 class TranscribedUtterances:
@@ -32,7 +31,7 @@ class TranscribedUtterances:
         if max_frames < 1:
             raise ConfigError(f"segment_frames (the longest utterance, in frames): must be >= 1, got {max_frames}")
         phones = dump.phones()
-        index = {phone: i + FIRST_PHONE_CLASS for i, phone in enumerate(inventory)}
+        index = phone_classes(inventory)
         self.speakers = sorted(set(dump.utt2spk.values()))
         normalizers = _normalizers(dump, stats, self.speakers, normalize)
         self.dim = dump.config.dim

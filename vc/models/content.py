@@ -38,11 +38,16 @@ class PhoneticContent(nn.Module):
         """Take the weights of a trained ``phone_recognizer``'s state dict (its ``net.*`` entries)."""
         self.net.load_state_dict({k.removeprefix("net."): v for k, v in state.items() if k.startswith("net.")})
 
-    def loss(self, converted: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
-        """L1 between the bottlenecks of converted features and of their (detached) source."""
-        with torch.no_grad():
-            target = self(source)
-        return F.l1_loss(self(converted), target)
+    def loss(self, converted: torch.Tensor, source: torch.Tensor | None = None,
+             source_content: torch.Tensor | None = None) -> torch.Tensor:
+        """L1 between the bottlenecks of converted features and of their source (detached). A
+        caller that already ran the recogniser on the source passes that ``source_content``."""
+        if source_content is None:
+            if source is None:
+                raise ValueError("PhoneticContent.loss: give the source features or their content")
+            with torch.no_grad():
+                source_content = self(source)
+        return F.l1_loss(self(converted), source_content.detach())
 
 
 def build_phonetic(dim: int, params: dict[str, Any]) -> PhoneticContent | None:

@@ -416,7 +416,8 @@ class Disentangle(TrainableModel):
         x, speaker = batch["feats"], batch["speaker"]
         groups: str | tuple[str, ...] = ("autoencoder", "classifier") if reverse else "autoencoder"
         with ctx.autocast(), ctx.only("autoencoder") if not reverse else nullcontext():
-            code = self.encode(x)
+            content_input = self.content_input(x)
+            code = self.content_encoder(content_input)
             vectors, consistency, consistency_acc = self._training_vectors(batch)
             # Noise on the unit-variance code limits what it can carry (AdaIN-VC's sampling):
             # the decoder must take the speaker from the speaker vector.
@@ -429,7 +430,8 @@ class Disentangle(TrainableModel):
                 # Each item's content spoken by its balanced-batch neighbour's speaker must
                 # still read as the same phones.
                 converted = self.decode(code, vectors[0].roll(1, dims=0), x.shape[-1])
-                content = self.phonetic.loss(converted, x)
+                # The encoder's own pass over x is the target: no second recogniser pass.
+                content = self.phonetic.loss(converted, source_content=content_input[..., : x.shape[-1]])
                 loss = loss + self.params.lambda_content * content
                 logs["ae/content"] = content.item()
             if self.reference_encoder is not None:
@@ -544,14 +546,19 @@ class Disentangle(TrainableModel):
 
     def encode(self, feats: torch.Tensor) -> torch.Tensor:
         """Content code [B, code_dim, max(ceil(T / downsample), 2)] of normalised features
-        [B, dim, T], any T >= 1: the input is padded (last frame repeated) to a multiple of the
-        downsampling, and to at least two code frames."""
+        [B, dim, T], any T >= 1."""
+        return self.content_encoder(self.content_input(feats))
+
+    def content_input(self, feats: torch.Tensor) -> torch.Tensor:
+        """What the content encoder reads: the features padded (last frame repeated) to a multiple
+        of the downsampling and to at least two code frames, through the recogniser when the model
+        has one."""
         frames, r = feats.shape[-1], self.content_encoder.downsample
         # Instance norm needs two frames of code or more: pad to a multiple of r, at least 2r.
         padded = max(-(-frames // r) * r, 2 * r)
         if padded > frames:
             feats = F.pad(feats, (0, padded - frames), mode="replicate")
-        return self.content_encoder(self.phonetic(feats) if self.phonetic is not None else feats)
+        return self.phonetic(feats) if self.phonetic is not None else feats
 
     def decode(self, code: torch.Tensor, vectors: torch.Tensor, frames: int, patch: bool = False) -> torch.Tensor:
         """Features [B, dim, frames] from a content code and speaker vectors [B, E]; with

@@ -29,12 +29,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.data.phones import BLANK, phone_classes
 from vc.errors import ConfigError
 from vc.models.registry import register_model
 from vc.train.model import StepContext, TrainableModel
 
-# CTC's blank class; vc.data.transcribed numbers the inventory's phones from 1.
-BLANK = 0
 
 
 def masked_cmvn(x: torch.Tensor, lengths: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
@@ -267,11 +266,12 @@ class PhoneRecognizer(TrainableModel):
         return out
 
     def phone_names(self, ids: list[int]) -> list[str]:
-        return [self.params.phones[i - 1] for i in ids]
+        names = {i: phone for phone, i in phone_classes(self.params.phones).items()}
+        return [names[i] for i in ids]
 
     def phone_ids(self, phones: list[str]) -> list[int]:
         """Class ids of ``phones``; one the inventory lacks is -1, which never matches a decoded id."""
-        index = {phone: i + 1 for i, phone in enumerate(self.params.phones)}
+        index = phone_classes(self.params.phones)
         return [index.get(phone, -1) for phone in phones]
 
 
