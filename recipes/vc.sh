@@ -4,12 +4,15 @@
 #   0  download the corpus (or synthesize it)                  local/data.sh stage 0
 #   1  Kaldi data dirs data/{train,dev,eval} (+ data/heldout)  local/data.sh stage 1
 #      train/dev are non-parallel; eval is parallel: <spk><sentence> ids, the same
-#      <sentence> for every speaker who says it
+#      <sentence> for every speaker who says it (--eval_parallel false: a corpus whose eval set
+#      is non-parallel too; stages 3 and 7 then score without the target's same sentence)
 #   2  phones of every data set with a text file (vc phonemize: data/<set>/phones; not with
 #      --phones_conf none), then features and statistics   dump/<set> (with its phones), dump/train/stats.npz
 #   3  copy synthesis with each of --vocoders of the eval set's source and target speakers
 #      (data/eval_bound)                                        exp/copysynth_<vocoder>/eval:
-#      the vocoder bound, scored in stage 7 beside the systems that use the same vocoder
+#      the vocoder bound, scored in stage 7 beside the systems that use the same vocoder;
+#      with --eval_parallel false also the ASR's reading of the copies of --asr_spks' speech,
+#      the reference transcripts of word error                  exp/copysynth_<vocoder>/eval/text
 #   4  train the phone recogniser (--phones_conf; skipped with none or when data/train has no
 #      phones), exp/phones, and print its phone error rate on dump/dev
 #   5  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>),
@@ -28,7 +31,9 @@
 #      bound, exp/reference/source_<src>_<tgt>), the target's real recordings (upper bound,
 #      exp/reference/target_<tgt>), and both copy-synthesised through each vocoder (the vocoder
 #      bound, exp/reference/{source_<src>_<tgt>,target_<tgt>}_<vocoder>): MCD-DTW, F0, speaker
-#      similarity, ASR error, DNSMOS (--eval_metrics); disentangle's latent speaker probe
+#      similarity, ASR error, DNSMOS (--eval_metrics); disentangle's latent speaker probe. ASR
+#      error only of rows whose words a --asr_spks speaker says (the recogniser is English);
+#      --eval_parallel false: no MCD and F0, and word error against the copy synthesis' reading
 #   8  the report: exp/report/index.html, the summary table and the targets
 # Run a range with --stage N --stop_stage M. Jobs run through $train_cmd / $cuda_cmd
 # (cmd.sh: utils/run.pl here, utils/slurm.pl on a cluster), logs under dump/*/log and exp/*/log.
@@ -50,17 +55,21 @@ disentangle_conf=conf/disentangle_quick.yaml
 phones_conf=conf/phones_quick.yaml  # the phone recogniser's config; none: no phones, no recogniser
 vocoders=auto     # auto, or gl, world and/or vocoder experiment dirs (../voc1 trains them on these features)
 eval_metrics=mcd,f0,speaker,asr,mos
+eval_parallel=true  # false: the eval set's speakers read different sentences (no MCD or F0)
+asr_spks=""         # speakers whose speech the (English) ASR scores; empty: every speaker
 help_message="Usage: $0 [options]; the stages are listed at the top of $(readlink -f "$0")
   $common_help
   --stop_stage 8 --src_spk SPK --tgt_spk SPK --extra_tgt_spks \"spk ...\" --n_ref 5
   --systems \"cyclegan stargan disentangle\" --cyclegan_conf FILE --stargan_conf FILE --disentangle_conf FILE
-  --phones_conf FILE|none --vocoders auto --eval_metrics mcd,f0,speaker,asr,mos"
+  --phones_conf FILE|none --vocoders auto --eval_metrics mcd,f0,speaker,asr,mos --eval_parallel true
+  --asr_spks \"spk ...\""
 
 . utils/parse_options.sh
 
 command -v vc >/dev/null || die "'vc' not found; run 'make install' in the repository root"
 [ -n "$src_spk" ] && [ -n "$tgt_spk" ] || die "--src_spk and --tgt_spk are required"
 check_scaling
+case $eval_parallel in true|false) ;; *) die "--eval_parallel must be true or false, got '$eval_parallel'" ;; esac
 SECONDS=0
 
 # Where each system's experiment lives, its config, and what it trains on.
@@ -102,6 +111,16 @@ vocoder_name() { case $1 in gl|world) echo "$1" ;; *) basename "$1" ;; esac; }
 vocoder_args() { case $1 in gl) echo "--vocoder gl --iters $gl_iters" ;; *) echo "--vocoder $1" ;; esac; }
 vocoder_title() { case $1 in gl) echo "Griffin-Lim" ;; world) echo WORLD ;; *) basename "$1" ;; esac; }
 copy_dir() { echo "exp/copysynth_$(vocoder_name "$1")/eval"; }
+# The metrics of a row whose words speaker $1 says: no asr where the ASR cannot read $1, no
+# mcd or f0 on a non-parallel eval set.
+asr_reads() { [ -z "$asr_spks" ] || listed "$1" "$asr_spks"; }
+row_metrics() {
+  local drop=""
+  asr_reads "$1" || drop="asr"
+  [ "$eval_parallel" = true ] || drop="$drop mcd f0"
+  echo "$eval_metrics" | awk -F, -v drop="$drop" '{n = split(drop, d, " "); for (i = 1; i <= n; i++) skip[d[i]] = 1
+    out = ""; for (i = 1; i <= NF; i++) if ($i != "" && !($i in skip)) out = out (out == "" ? "" : ",") $i; print out}'
+}
 if [ "$vocoders" = auto ]; then
   vocoders=gl
   for vocoder in ../voc1/exp/parallel_wavenet ../voc1/exp/wavenet; do
@@ -146,6 +165,18 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
     cat "$dir"/*/wav.scp | sort > "$dir/wav.scp"
     # scores.tsv: utt seconds spectral_convergence lsd_db mrstft mcd_db (one header line per job).
     cat "$dir"/*/scores.tsv | awk '$1 != "utt"' | sort > "$dir/scores.tsv"
+    if [ "$eval_parallel" = false ]; then
+      # The eval set has no shared sentences: word error is read against what the ASR hears
+      # in the copy synthesis of the same input (utterances of --asr_spks speakers only).
+      awk -v spks="${asr_spks:-*}" 'BEGIN {n = split(spks, s, " "); for (i = 1; i <= n; i++) want[s[i]] = 1}
+        spks == "*" || $2 in want {print $1}' data/eval_bound/utt2spk > "$dir/asr_utts"
+      if [ -s "$dir/asr_utts" ]; then
+        log "stage 3: the ASR's reading of the $(vocoder_title "$vocoder") copies ($(wc -l < "$dir/asr_utts") utterances)"
+        ${train_cmd} "$dir/log/transcribe.log" \
+          vc evaluate transcribe --wavs "$dir/wav.scp" --utts "$dir/asr_utts" --out "$dir/text" --quiet
+        tail -n 1 "$dir/log/transcribe.log"
+      fi
+    fi
   done
 fi
 
@@ -240,28 +271,38 @@ probe_dir="$(exp_dir disentangle)/evaluate/disentangle"
 if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
   mkdir -p exp
   : > "$results"
-  evaluate() {  # log, out, then vc evaluate's arguments
-    local log=$1 out=$2; shift 2
+  evaluate() {  # log, out, the speaker whose words are scored, the vocoder, then vc evaluate's arguments
+    local log=$1 out=$2 speaker=$3 vocoder=$4 metrics; shift 4
+    metrics=$(row_metrics "$speaker")
+    [ -n "$metrics" ] || { log "stage 7: $out: no metric of '$eval_metrics' applies; skipped"; return; }
     echo "$out" >> "$results"
-    in_background ${train_cmd} "$log" vc evaluate "$@" --data data/eval --metrics "$eval_metrics" \
-      --cache-dir exp/reference/cache --quiet --out "$out"
+    # Non-parallel: word error against the ASR's reading of this vocoder's copy synthesis.
+    local pairing=()
+    if [ "$eval_parallel" = false ]; then
+      pairing=(--nonparallel)
+      case ",$metrics," in *,asr,*) pairing+=(--text "$(copy_dir "$vocoder")/text") ;; esac
+    fi
+    in_background ${train_cmd} "$log" vc evaluate "$@" --data data/eval --metrics "$metrics" \
+      "${pairing[@]}" --cache-dir exp/reference/cache --quiet --out "$out"
   }
+  first_vocoder=${vocoders%% *}
   first=1
   for tgt in $targets; do
     log "stage 7: references for $src_spk -> $tgt: the unconverted source and $tgt's real recordings, and both" \
       "copy-synthesised with each vocoder"
     evaluate "exp/reference/log/source_${src_spk}_$tgt.log" "exp/reference/source_${src_spk}_$tgt" \
-      --reference source --src-spk "$src_spk" --tgt-spk "$tgt"
+      "$src_spk" "$first_vocoder" --reference source --src-spk "$src_spk" --tgt-spk "$tgt"
     # The first job embeds every data/eval speaker for speaker similarity; the rest reuse its cache.
     [ "$first" = 0 ] || wait_all
     first=0
     evaluate "exp/reference/log/target_$tgt.log" "exp/reference/target_$tgt" \
-      --reference target --src-spk "$src_spk" --tgt-spk "$tgt"
+      "$tgt" "$first_vocoder" --reference target --src-spk "$src_spk" --tgt-spk "$tgt"
     for vocoder in $vocoders; do
       name=$(vocoder_name "$vocoder")
       for role in source target; do
+        speaker=$(if [ $role = source ]; then echo "$src_spk"; else echo "$tgt"; fi)
         out=$(if [ $role = source ]; then echo "source_${src_spk}_$tgt"; else echo "target_$tgt"; fi)_$name
-        evaluate "exp/reference/log/$out.log" "exp/reference/$out" --reference "copysynth-$role" \
+        evaluate "exp/reference/log/$out.log" "exp/reference/$out" "$speaker" "$vocoder" --reference "copysynth-$role" \
           --copysynth "$(copy_dir "$vocoder")" --src-spk "$src_spk" --tgt-spk "$tgt" \
           --label "$role, $(vocoder_title "$vocoder")" --vocoder "$name"
       done
@@ -271,7 +312,7 @@ if [ "$stage" -le 7 ] && [ "$stop_stage" -ge 7 ]; then
     exp=$(exp_dir "$system")
     label="$(name_of "$system")$(oneshot_set "$set" && echo " one-shot"), $(vocoder_title "$vocoder")"
     log "stage 7: score $label, $src_spk -> $tgt"
-    evaluate "$exp/log/evaluate_$set.log" "$exp/evaluate/$set" --converted "$exp/convert/$set" \
+    evaluate "$exp/log/evaluate_$set.log" "$exp/evaluate/$set" "$src_spk" "$vocoder" --converted "$exp/convert/$set" \
       --tgt-spk "$tgt" --label "$label" --model "$exp" --vocoder "$(vocoder_name "$vocoder")" \
       $(oneshot_set "$set" && echo --oneshot)
   done < <(conversions)
@@ -300,8 +341,9 @@ fi
 if [ "$stop_stage" -ge 3 ] && [ -f data/eval_bound/utt2spk ]; then
   echo
   echo "Summary ($(basename "$(pwd -P)"), $(( SECONDS / 60 )) min $(( SECONDS % 60 )) s)"
-  printf "  corpus          %d speakers; %d train, %d dev (non-parallel), %d eval (parallel) utterances\n" \
-    "$(wc -l < data/train/spk2utt)" "$(wc -l < data/train/utt2spk)" "$(wc -l < data/dev/utt2spk)" "$(wc -l < data/eval/utt2spk)"
+  printf "  corpus          %d speakers; %d train, %d dev (non-parallel), %d eval (%s) utterances\n" \
+    "$(wc -l < data/train/spk2utt)" "$(wc -l < data/train/utt2spk)" "$(wc -l < data/dev/utt2spk)" \
+    "$(wc -l < data/eval/utt2spk)" "$([ "$eval_parallel" = true ] && echo parallel || echo non-parallel)"
   awk '{n++; f += $2} END {printf "  features        %d frames in dump/train, dump/dev, dump/eval\n", f}' dump/*/utt2num_frames
   for vocoder in $vocoders; do
     scores=$(copy_dir "$vocoder")/scores.tsv

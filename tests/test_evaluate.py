@@ -303,3 +303,90 @@ def test_cli_reports_a_missing_evaluator_package(parallel: Path, tmp_path: Path,
     err = capsys.readouterr().err.strip()
     assert err.startswith("vc evaluate: error: word and character error (--metrics asr) needs the 'pocketsphinx'")
     assert len(err.splitlines()) == 1 and not (tmp_path / "res").exists()
+
+
+@pytest.fixture
+def nonparallel(tmp_path: Path, speech: np.ndarray) -> Path:
+    """A non-parallel set without text: aa and bb (aa's voice, louder) say different stretches
+    of the sample; cc, a tone, is a third speaker."""
+    data = tmp_path / "np"
+    data.mkdir()
+    wavs = {"aa_first": speech[:32000], "aa_second": speech[16000:], "bb_x": speech[8000:40000] * 1.5,
+            "bb_y": speech[4000:36000] * 1.5, "cc_z": _tone(np.full(400, 150.0))}
+    for utt, wav in wavs.items():
+        sf.write(tmp_path / f"{utt}.wav", wav, 16000)
+    (data / "wav.scp").write_text("".join(f"{u} {tmp_path / u}.wav\n" for u in sorted(wavs)))
+    (data / "utt2spk").write_text("".join(f"{u} {u[:2]}\n" for u in sorted(wavs)))
+    return data
+
+
+def test_nonparallel_scoring_against_the_asr_reading_of_the_copy_synthesis(
+        nonparallel: Path, tmp_path: Path, speech: np.ndarray, capsys) -> None:
+    copysynth = _converted(tmp_path, {"aa_first": speech[:32000] * 0.5, "aa_second": speech[16000:] * 0.5})
+    text = tmp_path / "copysynth.text"
+    assert main(["evaluate", "transcribe", "--wavs", str(copysynth), "--out", str(text), "--quiet"]) == 0
+    assert "2 transcripts" in capsys.readouterr().out
+    from vc.evaluate.asr import read_transcripts
+
+    transcripts = read_transcripts(text)
+    assert set(transcripts) == {"aa_first", "aa_second"} and "superlative" in transcripts["aa_second"]
+    (tmp_path / "res").mkdir()
+    conv = _converted(tmp_path / "res", {"aa_first": speech[:32000] * 1.5, "aa_second": speech[16000:] * 1.5})
+    common = ["--data", str(nonparallel), "--tgt-spk", "bb", "--nonparallel", "--metrics", "speaker,asr",
+              "--quiet"]
+    assert main(["evaluate", "--converted", str(conv), *common, "--text", str(text),
+                 "--out", str(tmp_path / "sys")]) == 0
+    summary = json.loads((tmp_path / "sys" / "summary.json").read_text())
+    assert summary["parallel"] is False and summary["transcripts"] == str(text)
+    # The same words as the copy synthesis, louder: the ASR reads them the same.
+    assert summary["metrics"]["wer"]["mean"] <= 0.2 and summary["metrics"]["sim_target"]["mean"] > 0.75
+    rows = list(csv.DictReader((tmp_path / "sys" / "scores.csv").open()))
+    assert [(r["utt"], r["target_utt"]) for r in rows] == [("aa_first", "bb_x"), ("aa_second", "bb_y")]
+    assert {r["nearest_spk"] for r in rows} <= {"aa", "bb"}
+    # The target's rows score its own recordings, paired in order with the source's.
+    assert main(["evaluate", "--reference", "target", "--src-spk", "aa", *common[:-3], "--metrics", "speaker",
+                 "--out", str(tmp_path / "target")]) == 0
+    rows = list(csv.DictReader((tmp_path / "target" / "scores.csv").open()))
+    assert [r["wav"].rsplit("/", 1)[1] for r in rows] == ["bb_x.wav", "bb_y.wav"]
+    # An utterance the ASR read as no word is left out of the word error, not scored against "".
+    text.write_text(f"aa_first\naa_second {transcripts['aa_second']}\n")
+    assert main(["evaluate", "--converted", str(conv), *common, "--text", str(text),
+                 "--out", str(tmp_path / "empty")]) == 0
+    assert json.loads((tmp_path / "empty" / "summary.json").read_text())["metrics"]["wer"]["n"] == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--metrics", "mcd,speaker"], r"--metrics mcd: need the target's recording of the same sentence, which a "
+                                   r"non-parallel eval set has not; choose from speaker, asr, mos"),
+    (["--metrics", "asr", "--text", "{partial}"], r"the given transcripts has no transcript for 'aa_second'"),
+    (["--metrics", "asr"], r"the data dir has no 'text' file: word error \(--metrics asr\) needs the transcripts "
+                           r"\(or --text FILE\)"),
+])
+def test_nonparallel_errors(nonparallel: Path, tmp_path: Path, capsys, args: list[str], message: str) -> None:
+    import re
+
+    (tmp_path / "partial").write_text("aa_first the words\n")
+    (tmp_path / "c.scp").write_text(f"aa_first {tmp_path}/aa_first.wav\naa_second {tmp_path}/aa_second.wav\n")
+    args = [a.format(partial=tmp_path / "partial") for a in args]
+    assert main(["evaluate", "--converted", str(tmp_path / "c.scp"), "--data", str(nonparallel), "--tgt-spk", "bb",
+                 "--nonparallel", *args, "--out", str(tmp_path / "res")]) == 1
+    err = capsys.readouterr().err
+    assert re.search(message, err) and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "res").exists()
+
+
+def test_parallel_scoring_of_a_nonparallel_set_points_to_the_flag(nonparallel: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "c.scp").write_text(f"aa_first {tmp_path}/aa_first.wav\n")
+    assert main(["evaluate", "--converted", str(tmp_path / "c.scp"), "--data", str(nonparallel), "--tgt-spk", "bb",
+                 "--metrics", "speaker", "--out", str(tmp_path / "res")]) == 1
+    assert "a non-parallel eval set: --nonparallel" in capsys.readouterr().err
+
+
+def test_transcribe_errors(nonparallel: Path, tmp_path: Path, capsys) -> None:
+    (tmp_path / "list").write_text("aa_first\nzz_none\n")
+    assert main(["evaluate", "transcribe", "--wavs", str(nonparallel / "wav.scp"), "--utts", str(tmp_path / "list"),
+                 "--out", str(tmp_path / "text")]) == 1
+    assert "--utts" in capsys.readouterr().err and not (tmp_path / "text").exists()
+    with pytest.raises(SystemExit):
+        main(["evaluate", "--text", "x", "transcribe", "--wavs", str(nonparallel), "--out", str(tmp_path / "t")])
+    assert "options of the scoring form" in capsys.readouterr().err

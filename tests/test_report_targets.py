@@ -31,7 +31,7 @@ def data(tmp_path: Path) -> Path:
 
 
 def write_result(root: Path, name: str, kind: str, data: Path, tgt: str = "tgtB", *, vocoder: str | None = "gl",
-                 oneshot: bool = False, **per_utt: list[float]) -> Path:
+                 oneshot: bool = False, parallel: bool = True, **per_utt: list[float]) -> Path:
     """A result dir of ``kind`` scoring srcA's five sentences: each metric's value per
     utterance in scores.csv, their mean in summary.json."""
     out = root / name
@@ -41,7 +41,7 @@ def write_result(root: Path, name: str, kind: str, data: Path, tgt: str = "tgtB"
     with open(out / "scores.csv", "w", newline="") as f:
         csv.writer(f, lineterminator="\n").writerows([["utt", "target_utt", "wav", *per_utt], *rows])
     summary = {"label": name, "kind": kind, "src_spk": "srcA", "tgt_spk": tgt, "data": str(data), "model": None,
-               "vocoder": vocoder, "oneshot": oneshot,
+               "vocoder": vocoder, "oneshot": oneshot, "parallel": parallel,
                "metrics": {k: {"mean": float(np.mean(v)), "ci95": 0.0, "n": len(v)} for k, v in per_utt.items()}}
     (out / "summary.json").write_text(json.dumps(summary))
     return out
@@ -186,3 +186,17 @@ def test_cli_bad_probe_is_one_line(tmp_path: Path, data: Path, capsys: pytest.Ca
 def test_write_report_returns_the_checks(tmp_path: Path, data: Path) -> None:
     report = write_report(bounds(tmp_path, data, "tgtB"), tmp_path / "report", examples=0)
     assert report.targets == [] and "Targets" not in report.text  # no system, no probe: nothing to check
+
+
+def test_nonparallel_words_are_held_to_the_source_copy_synthesis(tmp_path: Path, data: Path) -> None:
+    """Non-parallel, WER is read against the ASR's transcripts of the source's copy synthesis:
+    that row (0% by construction) is the bound, and the table says MCD is not measured."""
+    dirs = [write_result(tmp_path, "cs_source", "copysynth-source", data, parallel=False, wer=[0.0] * 5,
+                         dnsmos_ovrl=[2.4] * 5),
+            write_result(tmp_path, "cs_target", "copysynth-target", data, parallel=False, wer=[0.5] * 5),
+            write_result(tmp_path, "sys", "converted", data, parallel=False, wer=[0.15] * 5, dnsmos_ovrl=[2.0] * 5)]
+    check = statuses(dirs)[("srcA -> tgtB", "sys", "words")]
+    assert check.status == "PASS" and "(the source copy-synthesised 0.0% + 15.0 points)" in check.detail
+    report = write_report(dirs, tmp_path / "report", examples=0)
+    assert "srcA -> tgtB (n=5 source sentences, non-parallel; the target's rows say other sentences, so MCD and F0" \
+        in report.text

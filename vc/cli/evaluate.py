@@ -14,7 +14,7 @@ from functools import partial
 from pathlib import Path
 
 # The scoring form's own flags; --out the diagnostics have too.
-SET_ONLY = ("converted", "reference", "copysynth", "data", "tgt_spk", "src_spk")
+SET_ONLY = ("converted", "reference", "copysynth", "data", "tgt_spk", "src_spk", "text")
 DEFAULT_LABELS = {"source": "unconverted source", "target": "real target",
                   "copysynth-source": "source copy-synthesised", "copysynth-target": "target copy-synthesised"}
 
@@ -47,7 +47,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--copysynth", metavar="DIR",
                    help="directory with wav.scp, or a wav.scp, of the data dir's recordings copy-synthesised "
                         "through a vocoder ('vc vocode --data'), for --reference copysynth-*")
-    p.add_argument("--data", help="Kaldi data dir of the parallel eval set: sources, targets, text (required)")
+    p.add_argument("--data", help="Kaldi data dir of the eval set: sources, targets, text (required)")
+    p.add_argument("--nonparallel", action="store_true",
+                   help="the data dir's speakers read different sentences: no mcd or f0 (they need the target's "
+                        "recording of the same sentence); each source utterance is paired with one of the "
+                        "target's recordings for the target rows; speaker similarity leaves out only the item's "
+                        "own recordings")
+    p.add_argument("--text", metavar="FILE",
+                   help="reference transcripts for word error instead of the data dir's text, e.g. the ASR's "
+                        "reading of the copy synthesis ('vc evaluate transcribe')")
     p.add_argument("--tgt-spk", help="the speaker converted to (required)")
     p.add_argument("--src-spk", help="the source speaker (with --reference)")
     p.add_argument("--out", help="result directory: scores.csv and summary.json (required)")
@@ -66,7 +74,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                                      "(recipes score many systems on one data dir)")
     p.add_argument("--quiet", action="store_true", help="no per-utterance progress on stderr")
     p.set_defaults(func=partial(run, p))
-    sub = p.add_subparsers(dest="what", metavar="{disentangle,phones}", required=False, prog="vc evaluate")
+    sub = p.add_subparsers(dest="what", metavar="{disentangle,phones,transcribe}", required=False,
+                           prog="vc evaluate")
     d = sub.add_parser(
         "disentangle", help="latent speaker probe and reconstruction error of a disentangle model",
         description="Train a fresh speaker classifier (probe) on frozen content codes of a held-out dump, and the "
@@ -91,12 +100,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ph.add_argument("--out", required=True, metavar="DIR", help="result directory: summary.json")
     ph.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
     ph.set_defaults(func=partial(run_phones, ph))
+    tr = sub.add_parser("transcribe", help="the ASR's reading of a set of wavs, as a Kaldi text file",
+                        description="Transcribe every wav of a wav.scp with the word-error recogniser (pocketsphinx "
+                                    "en-us) into a Kaldi text file: the reference transcripts of a non-parallel "
+                                    "corpus without text, read from the vocoder-bound copy synthesis of the source "
+                                    "(then 'vc evaluate --nonparallel --text FILE'). A wav read as no word gets a "
+                                    "line with its id alone, which word error leaves unscored.")
+    tr.add_argument("--wavs", required=True, metavar="SCP",
+                    help="directory with wav.scp, or a wav.scp, of 16 kHz-convertible audio")
+    tr.add_argument("--utts", metavar="FILE", help="transcribe only the utterances listed (first column) [all]")
+    tr.add_argument("--out", required=True, metavar="FILE", help="the Kaldi text file to write")
+    tr.add_argument("--quiet", action="store_true", help="no per-utterance progress on stderr")
+    tr.set_defaults(func=partial(run_transcribe, tr))
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     import sys
 
     from vc.data.datadir import DataDir, read_kaldi_map
+    from vc.evaluate.asr import read_transcripts
     from vc.evaluate.metrics import METRIC_BY_KEY
     from vc.evaluate.scoring import check_groups, converted_set, evaluate, reference_set, write_results
 
@@ -114,15 +136,18 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
         parser.error("--oneshot goes with --converted: it says how the converted set reached its target")
     groups = check_groups([g.strip() for g in args.metrics.split(",") if g.strip()])
     data = DataDir.read(args.data)
+    parallel = not args.nonparallel
     if args.converted:
         scp = _wav_scp(args.converted, "converted speech")
-        eval_set = converted_set(read_kaldi_map(scp), data, args.tgt_spk)
+        eval_set = converted_set(read_kaldi_map(scp), data, args.tgt_spk, parallel)
         label = args.label or args.converted
     else:
         scp = _wav_scp(args.copysynth, "copy-synthesised speech") if args.copysynth else None
         eval_set = reference_set(args.reference, data, args.src_spk, args.tgt_spk,
-                                 read_kaldi_map(scp) if scp else None)
+                                 read_kaldi_map(scp) if scp else None, parallel)
         label = args.label or DEFAULT_LABELS[args.reference]
+    if args.text:
+        eval_set.transcripts = read_transcripts(args.text)
     progress = (lambda _: None) if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
     results = evaluate(eval_set, groups, progress, Path(args.cache_dir) if args.cache_dir else None)
     meta = {"label": label, "kind": eval_set.kind, "src_spk": ",".join(eval_set.sources),
@@ -130,7 +155,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
             "converted": str(scp.resolve()) if args.converted else None,
             "copysynth": str(scp.resolve()) if args.copysynth else None, "oneshot": args.oneshot,
             "model": str(Path(args.model).resolve()) if args.model else None, "vocoder": args.vocoder,
-            "metrics_groups": groups}
+            "metrics_groups": groups, "parallel": parallel,
+            "transcripts": str(Path(args.text).resolve()) if args.text else None}
     summary = write_results(results, Path(args.out), meta)
     shown = [f"{m.title} {m.format(v['mean'])}{'%' if m.percent else ''}"
              for m, v in ((METRIC_BY_KEY[k], v) for k, v in summary["metrics"].items())]
@@ -163,6 +189,32 @@ def run_phones(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     path = write_summary(result, args.out)
     print(format_result(result))
     print(f"summary: {path}")
+    return 0
+
+
+def run_transcribe(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    import sys
+
+    from vc.data.datadir import read_kaldi_map
+    from vc.errors import DataError
+    from vc.evaluate.asr import transcribe_scp
+
+    _refuse_scoring_flags(parser, args)
+    scp = _wav_scp(args.wavs, "audio to transcribe")
+    wavs = read_kaldi_map(scp)
+    if args.utts:
+        if not Path(args.utts).is_file():
+            raise DataError(f"--utts {args.utts}: no such file")
+        wanted = [line.split()[0] for line in Path(args.utts).read_text().splitlines() if line.strip()]
+        unknown = sorted(set(wanted) - set(wavs))
+        if unknown:
+            raise DataError(f"--utts {args.utts}: {unknown[0]!r} is not in {scp} ({len(unknown)} such)")
+        wavs = {utt: wavs[utt] for utt in wanted}
+    if not wavs:
+        raise DataError(f"{scp}: no utterances to transcribe")
+    progress = (lambda _: None) if args.quiet else (lambda line: print(f"  {line}", file=sys.stderr, flush=True))
+    empty = transcribe_scp(wavs, args.out, progress)
+    print(f"{args.out}: {len(wavs)} transcripts" + (f", {empty} with no word recognised" if empty else ""))
     return 0
 
 

@@ -1,5 +1,7 @@
 """Intelligibility: word and character error of an offline recogniser (pocketsphinx's bundled
-en-us acoustic model, dictionary and trigram language model) against the data dir's text.
+en-us acoustic model, dictionary and trigram language model) against the data dir's text,
+or against other transcripts: for a non-parallel corpus without text, the recogniser's own
+reading of the source's copy synthesis (``vc evaluate transcribe``).
 
 The absolute error of this small recogniser is high on any speech; the figure to read is a
 converted system's error beside the same recogniser's error on the unconverted source.
@@ -10,10 +12,14 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
+from vc.errors import DataError
 from vc.evaluate.optional import require
+from vc.utils import atomic_write_text
 
 SAMPLE_RATE = 16000
 
@@ -67,3 +73,40 @@ class Recognizer:
         self._decoder.end_utt()
         hyp = self._decoder.hyp()
         return hyp.hypstr if hyp is not None else ""
+
+
+def read_transcripts(path: str | Path) -> dict[str, str]:
+    """A Kaldi ``text`` file (``<utt> <words...>``); a line with the id alone is an empty
+    transcript (the recogniser heard no word), which word error leaves unscored."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise DataError(f"{path}: cannot read transcripts ({e})") from None
+    out: dict[str, str] = {}
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        utt, _, words = line.strip().partition(" ")
+        if utt in out:
+            raise DataError(f"{path}:{n}: utterance {utt!r} listed twice")
+        out[utt] = words.strip()
+    if not out:
+        raise DataError(f"{path}: no transcripts")
+    return out
+
+
+def transcribe_scp(wav_scp: dict[str, str], out: str | Path, progress: Callable[[str], None] = lambda _: None) -> int:
+    """The recogniser's reading of every wav of ``wav_scp`` (utt -> path) as a Kaldi ``text``
+    file at ``out``, written atomically; returns how many read as no word at all."""
+    from vc.audio.io import load_wav
+
+    recognizer = Recognizer()
+    lines, empty = [], 0
+    for k, (utt, wav_path) in enumerate(sorted(wav_scp.items()), 1):
+        hyp = normalize_text(recognizer.transcribe(load_wav(wav_path, SAMPLE_RATE, name=f"{utt} ({wav_path})")[0]))
+        empty += not hyp
+        lines.append(f"{utt} {hyp}".rstrip())
+        progress(f"{k}/{len(wav_scp)} {utt}: {hyp}")
+    atomic_write_text(Path(out), "\n".join(lines) + "\n")
+    return empty

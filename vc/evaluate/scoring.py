@@ -8,6 +8,14 @@ vocoder if its features were perfect). Converted utterances keep their source id
 (``<src>_par001``); the target's recording of the same sentence is the data dir utterance
 with the same suffix (``<tgt>_par001``), as the synthetic corpus and the parallel eval sets
 of the real recipes name them.
+
+A non-parallel eval set (``parallel=False``: corpora whose speakers never read the same
+sentence) has no such recording. There each source utterance is paired, in sorted order, with
+one of the target's recordings of another sentence (the row the target references score);
+the spectral metrics (MCD, F0), which need the same sentence, are refused, speaker similarity
+leaves out only the two recordings of the item, and word error is measured against given
+transcripts (``transcripts``: for example the ASR's reading of the source's copy synthesis,
+``vc evaluate transcribe``).
 """
 
 from __future__ import annotations
@@ -32,11 +40,14 @@ from vc.utils import atomic_write_text
 SAMPLE_RATE = 16000  # every evaluator's rate
 
 
+SPECTRAL_GROUPS = ("mcd", "f0")  # need the target's recording of the same sentence
+
+
 @dataclass(frozen=True)
 class Item:
     utt: str  # the source utterance (a converted output keeps its id)
     src: str
-    target_utt: str  # the target's recording of the same sentence
+    target_utt: str  # the target's recording of the same sentence (non-parallel: of the paired one)
     wav: str  # what is scored: a converted or copy-synthesised wav's path, or the data dir's wav.scp entry
 
 
@@ -46,10 +57,24 @@ class EvalSet:
     data: DataDir
     tgt: str
     items: list[Item]
+    parallel: bool = True
+    transcripts: dict[str, str] | None = None  # utt -> reference text for word error; None: the data dir's
 
     @property
     def sources(self) -> list[str]:
         return sorted({item.src for item in self.items})
+
+    def spoken_utt(self, item: Item) -> str:
+        """The data dir utterance whose words ``item``'s wav says: the target's for target rows."""
+        return item.target_utt if self.kind in ("target", "copysynth-target") else item.utt
+
+    def excluded(self, item: Item) -> frozenset[str]:
+        """Recordings left out of the speaker representations when ``item`` is scored: every
+        recording of its sentence (parallel), or its own two recordings (non-parallel)."""
+        if not self.parallel:
+            return frozenset((item.utt, item.target_utt))
+        sentence = sentence_of(item.utt, item.src)
+        return frozenset(u for u, spk in self.data.utt2spk.items() if sentence_of(u, spk) == sentence)
 
     def load(self, item: Item) -> np.ndarray:
         if self.kind == "source":
@@ -62,6 +87,11 @@ class EvalSet:
         return load_utterance(self.data, item.target_utt, SAMPLE_RATE)
 
 
+def sentence_of(utt: str, spk: str) -> str:
+    """The sentence part of a parallel utterance id: ``espeak_f1_par003`` -> ``_par003``."""
+    return utt[len(spk):] if utt.startswith(spk) else utt
+
+
 def _check_speaker(data: DataDir, spk: str, role: str) -> None:
     if spk not in data.speakers:
         raise DataError(f"unknown {role} speaker {spk!r} (the data dir has: {', '.join(data.speakers)})")
@@ -70,11 +100,21 @@ def _check_speaker(data: DataDir, spk: str, role: str) -> None:
 def _target_utt(data: DataDir, utt: str, src: str, tgt: str) -> str:
     target_utt = tgt + utt[len(src):]
     if target_utt not in data.utt2spk:
-        raise DataError(f"no parallel recording {target_utt!r} of {tgt!r} for utterance {utt!r}")
+        raise DataError(f"no parallel recording {target_utt!r} of {tgt!r} for utterance {utt!r} (a non-parallel "
+                        "eval set: --nonparallel)")
     return target_utt
 
 
-def converted_set(converted: dict[str, str], data: DataDir, tgt: str) -> EvalSet:
+def paired_recordings(data: DataDir, src: str, tgt: str) -> dict[str, str]:
+    """Non-parallel pairing: ``src``'s recordings, sorted, each with ``tgt``'s in sorted order
+    (cycling when ``tgt`` has fewer); the two speakers must differ."""
+    if src == tgt:
+        raise DataError(f"source and target are both {src!r}")
+    targets = sorted(data.spk2utt[tgt])
+    return {utt: targets[i % len(targets)] for i, utt in enumerate(sorted(data.spk2utt[src]))}
+
+
+def converted_set(converted: dict[str, str], data: DataDir, tgt: str, parallel: bool = True) -> EvalSet:
     """The converted utterances (utt -> wav path) with their targets' recordings."""
     _check_speaker(data, tgt, "target")
     if not converted:
@@ -84,14 +124,17 @@ def converted_set(converted: dict[str, str], data: DataDir, tgt: str) -> EvalSet
         src = data.utt2spk.get(utt)
         if src is None:
             raise DataError(f"converted utterance {utt!r} is not in the data dir")
-        items.append(Item(utt, src, _target_utt(data, utt, src, tgt), path))
-    return EvalSet("converted", data, tgt, items)
+        target_utt = _target_utt(data, utt, src, tgt) if parallel else paired_recordings(data, src, tgt)[utt]
+        items.append(Item(utt, src, target_utt, path))
+    return EvalSet("converted", data, tgt, items, parallel)
 
 
-def reference_set(kind: Kind, data: DataDir, src: str, tgt: str, copysynth: dict[str, str] | None = None) -> EvalSet:
-    """``src``'s sentences that ``tgt`` also recorded, scored as the source's or the target's
-    recording (``kind`` source, target) or as its copy synthesis (copysynth-source,
-    copysynth-target), which ``copysynth`` maps from the recording's utterance id to a wav."""
+def reference_set(kind: Kind, data: DataDir, src: str, tgt: str, copysynth: dict[str, str] | None = None,
+                  parallel: bool = True) -> EvalSet:
+    """``src``'s sentences that ``tgt`` also recorded (non-parallel: all of ``src``'s, paired),
+    scored as the source's or the target's recording (``kind`` source, target) or as its copy
+    synthesis (copysynth-source, copysynth-target), which ``copysynth`` maps from the
+    recording's utterance id to a wav."""
     if kind not in REFERENCES:
         raise ConfigError(f"unknown reference {kind!r} (choose from {', '.join(REFERENCES)})")
     if (copysynth is None) == kind.startswith("copysynth-"):
@@ -99,17 +142,20 @@ def reference_set(kind: Kind, data: DataDir, src: str, tgt: str, copysynth: dict
                           "copysynth-target only, and those need them")
     _check_speaker(data, src, "source")
     _check_speaker(data, tgt, "target")
-    items = [Item(utt, src, tgt + utt[len(src):], data.wav_scp.get(utt, ""))
-             for utt in data.spk2utt[src] if tgt + utt[len(src):] in data.utt2spk]
-    if not items:
-        raise DataError(f"{src!r} and {tgt!r} share no parallel sentences in the data dir "
-                        f"(expected ids {src}<suffix> and {tgt}<suffix>)")
+    if parallel:
+        pairs = {utt: tgt + utt[len(src):] for utt in data.spk2utt[src] if tgt + utt[len(src):] in data.utt2spk}
+        if not pairs:
+            raise DataError(f"{src!r} and {tgt!r} share no parallel sentences in the data dir (expected ids "
+                            f"{src}<suffix> and {tgt}<suffix>; a non-parallel eval set: --nonparallel)")
+    else:
+        pairs = paired_recordings(data, src, tgt)
+    items = [Item(utt, src, target_utt, data.wav_scp.get(utt, "")) for utt, target_utt in pairs.items()]
     if kind.endswith("target"):
         items = [replace(i, wav=data.wav_scp.get(i.target_utt, "")) for i in items]
     if copysynth is not None:
         items = [replace(i, wav=_copy_of(copysynth, i.target_utt if kind.endswith("target") else i.utt))
                  for i in items]
-    return EvalSet(kind, data, tgt, items)
+    return EvalSet(kind, data, tgt, items, parallel)
 
 
 def _copy_of(copysynth: dict[str, str], utt: str) -> str:
@@ -142,8 +188,12 @@ def evaluate(eval_set: EvalSet, groups: list[str], progress: Callable[[str], Non
     """Every item's scores for the chosen metric groups (mcd, f0, speaker, asr, mos).
     ``cache_dir`` keeps the speaker embeddings of the data dir between runs."""
     groups = check_groups(groups)
+    spectral = [g for g in groups if g in SPECTRAL_GROUPS]
+    if spectral and not eval_set.parallel:
+        raise ConfigError(f"--metrics {','.join(spectral)}: need the target's recording of the same sentence, which "
+                          f"a non-parallel eval set has not; choose from "
+                          f"{', '.join(g for g in GROUPS if g not in SPECTRAL_GROUPS)}")
     scorers = [_SCORERS[g](eval_set, cache_dir) for g in groups if g in _SCORERS]
-    spectral = "mcd" in groups or "f0" in groups
     results = []
     for k, item in enumerate(eval_set.items, 1):
         wav = eval_set.load(item)
@@ -178,7 +228,7 @@ def _speaker_scorer(eval_set: EvalSet, cache_dir: Path | None) -> Callable[[UttR
     similarity = SpeakerSimilarity(eval_set.data, cache_dir)
 
     def score(result: UttResult, wav: np.ndarray) -> None:
-        s = similarity.score(wav, result.item.utt, result.item.src, eval_set.tgt)
+        s = similarity.score(wav, eval_set.excluded(result.item), result.item.src, eval_set.tgt)
         result.values.update(sim_target=s.sim_target, sim_source=s.sim_source,
                              nearest_correct=float(s.nearest_spk == eval_set.tgt))
         result.nearest_spk = s.nearest_spk
@@ -189,17 +239,24 @@ def _speaker_scorer(eval_set: EvalSet, cache_dir: Path | None) -> Callable[[UttR
 def _asr_scorer(eval_set: EvalSet, _: Path | None) -> Callable[[UttResult, np.ndarray], None]:
     from vc.evaluate.asr import Recognizer, error_counts, normalize_text
 
-    text = eval_set.data.text
+    text = eval_set.transcripts if eval_set.transcripts is not None else eval_set.data.text
+    where = "the given transcripts" if eval_set.transcripts is not None else "the data dir's text"
     if text is None:
-        raise DataError("the data dir has no 'text' file: word error (--metrics asr) needs the transcripts")
+        raise DataError("the data dir has no 'text' file: word error (--metrics asr) needs the transcripts "
+                        "(or --text FILE)")
     for item in eval_set.items:
-        if not normalize_text(text.get(item.utt, "")):
-            raise DataError(f"the data dir's text has no transcript for {item.utt!r}, which word error needs")
+        if eval_set.spoken_utt(item) not in text:
+            raise DataError(f"{where} has no transcript for {eval_set.spoken_utt(item)!r}, which word error needs")
     recognizer = Recognizer()
 
     def score(result: UttResult, wav: np.ndarray) -> None:
         result.hyp = recognizer.transcribe(wav)
-        result.errors = errors = error_counts(text[result.item.utt], result.hyp)
+        reference = text[eval_set.spoken_utt(result.item)]
+        if not normalize_text(reference):
+            # An ASR reference that read no word (non-parallel transcripts): nothing to score against.
+            result.values.update(wer=math.nan, cer=math.nan)
+            return
+        result.errors = errors = error_counts(reference, result.hyp)
         result.values.update(wer=errors.wer, cer=errors.cer)
 
     return score
@@ -239,8 +296,8 @@ def summarize(results: list[UttResult]) -> dict[str, dict[str, float]]:
         if results and metric.key in results[0].values:
             mean, ci, n = mean_ci95([r.values[metric.key] for r in results])
             summary[metric.key] = {"mean": mean, "ci95": ci, "n": n}
-    if "wer" in summary:
-        errors = [r.errors for r in results]
+    errors = [r.errors for r in results if r.errors is not None]
+    if "wer" in summary and errors:
         summary["wer"]["pooled"] = sum(e.word_edits for e in errors) / sum(e.words for e in errors)
         summary["cer"]["pooled"] = sum(e.char_edits for e in errors) / sum(e.chars for e in errors)
     return summary

@@ -1,8 +1,8 @@
 """Speaker similarity with resemblyzer's pretrained d-vector encoder (GE2E; it ships its weights).
 
 Each speaker of the data dir is represented by the mean of its utterances' unit embeddings,
-leaving out the recording of the sentence under test, so the real target (the upper-bound
-reference) is not compared with itself. A converted utterance is scored by its cosine to
+leaving out the recordings the caller names (those of the sentence under test), so the real
+target (the upper-bound reference) is not compared with itself. A converted utterance is scored by its cosine to
 the target's and the source's representation, and by whether the target is the nearest of
 all speakers.
 """
@@ -32,11 +32,6 @@ class SpeakerScores:
     nearest_spk: str
 
 
-def sentence_of(utt: str, spk: str) -> str:
-    """The sentence part of a parallel utterance id: ``espeak_f1_par003`` -> ``_par003``."""
-    return utt[len(spk):] if utt.startswith(spk) else utt
-
-
 class SpeakerSimilarity:
     """``cache_dir``: where the data dir's embeddings are kept between runs (a recipe scores
     many systems against the same data dir); keyed by its wav.scp and the files' sizes and times."""
@@ -55,22 +50,23 @@ class SpeakerSimilarity:
         trimmed = self._preprocess(wav, source_sr=SAMPLE_RATE)
         return self._encoder.embed_utterance(trimmed if len(trimmed) >= MIN_SPEECH else wav)
 
-    def score(self, wav: np.ndarray, utt: str, src: str, tgt: str) -> SpeakerScores:
-        """Cosines of ``wav`` (a rendering of source utterance ``utt``) to ``tgt`` and ``src``."""
+    def score(self, wav: np.ndarray, exclude: frozenset[str], src: str, tgt: str) -> SpeakerScores:
+        """Cosines of ``wav`` to ``tgt`` and ``src``, each represented without the recordings
+        ``exclude`` (those of the sentence ``wav`` says, so no reference is compared with itself)."""
         e = self.embed(wav)
-        centroids = self._centroids(sentence_of(utt, src))
+        centroids = self._centroids(exclude)
         for spk in (tgt, src):
             if spk not in centroids:
                 raise DataError(f"speaker similarity: {spk!r} has no recording in the data dir besides "
-                                f"sentence {sentence_of(utt, src)!r}, so nothing to compare with")
+                                f"{', '.join(sorted(exclude))}, so nothing to compare with")
         cos = {spk: float(e @ c) for spk, c in centroids.items()}
         return SpeakerScores(cos[tgt], cos[src], max(cos, key=cos.get))
 
-    def _centroids(self, sentence: str) -> dict[str, np.ndarray]:
+    def _centroids(self, exclude: frozenset[str]) -> dict[str, np.ndarray]:
         reference = self._embed_data_dir()
         centroids = {}
         for spk, utts in self._data.spk2utt.items():
-            kept = [reference[u] for u in utts if sentence_of(u, spk) != sentence]
+            kept = [reference[u] for u in utts if u not in exclude]
             if kept:
                 mean = np.mean(kept, axis=0)
                 centroids[spk] = mean / np.linalg.norm(mean)

@@ -28,8 +28,23 @@ class Comparison:
 
     @property
     def n_sentences(self) -> int:
-        """Parallel sentences any result scored (usually all score the same ones)."""
+        """Source sentences any result scored (usually all score the same ones)."""
         return len(set().union(*({s.utt for s in r.scores} for r in self.results)))
+
+    @property
+    def parallel(self) -> bool:
+        """Whether the target's rows say the source's sentences (every result's eval set was parallel)."""
+        return all(r.parallel for r in self.results)
+
+    def scope(self, every_row: str = "in every row") -> str:
+        """What the rows were scored on: 'n=5 parallel sentences', or the non-parallel note."""
+        n, common = self.n_sentences, len(self.utts)
+        kind = "parallel sentences" if self.parallel else "source sentences, non-parallel"
+        scope = f"n={n} {kind}" + (f", {common} {every_row}" if common != n else "")
+        if not self.parallel:
+            scope += ("; the target's rows say other sentences, so MCD and F0 (which need the same sentence) "
+                      "are not measured")
+        return scope
 
     def examples(self, count: int) -> list[str]:
         return self.utts[:count]

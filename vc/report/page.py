@@ -152,8 +152,7 @@ def _nav(views: list[ComparisonView], targets: bool, curves: list[CurvesView]) -
 
 def _comparison(i: int, view: ComparisonView, spectrogram_note: str) -> str:
     c = view.comparison
-    n, common = c.n_sentences, len(c.utts)
-    scope = f"{n} parallel sentences" + (f", {common} scored by every row" if common != n else "")
+    scope = c.scope("scored by every row")
     parts = [f'<h2 id="cmp{i}">{_e(c.src_spk)} → {_e(c.tgt_spk)} <span class="muted">({_e(scope)})</span></h2>',
              metrics_table(c),
              ('<p class="muted">mean ± half-width of the 95% confidence interval over utterances; ↓ lower is '

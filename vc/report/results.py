@@ -36,7 +36,7 @@ class Score:
     """One row of scores.csv."""
 
     utt: str  # the source utterance id
-    target_utt: str  # the target's recording of the same sentence
+    target_utt: str  # the target's recording of the same sentence (non-parallel: of another one)
     wav: str  # what was scored: the converted wav, or the reference's wav.scp entry
     values: dict[str, float]  # metric key -> value; a metric left empty in the row is absent
     hyp: str | None = None  # ASR hypothesis
@@ -57,6 +57,7 @@ class Result:
     metrics: dict[str, Summary]  # registry keys only, in the file's order
     scores: list[Score] = field(default_factory=list)
     oneshot: bool = False  # a converted set whose target was unseen in training
+    parallel: bool = True  # the target's rows say the same sentences (false: a non-parallel eval set)
 
     @property
     def comparison(self) -> tuple[str, str]:
@@ -101,11 +102,14 @@ def load_result(path: str | Path) -> Result:
     oneshot = doc.get("oneshot", False)
     if not isinstance(oneshot, bool):
         raise DataError(f"{where}: \"oneshot\" must be true or false, found {oneshot!r}")
+    parallel = doc.get("parallel", True)  # summaries older than non-parallel evaluation were parallel
+    if not isinstance(parallel, bool):
+        raise DataError(f"{where}: \"parallel\" must be true or false, found {parallel!r}")
     metrics = _read_metrics(doc.get("metrics"), where)
     scores = read_scores(root / "scores.csv")
     data = _read_data(data_path, where)
     return Result(root, label, kind, src_spk, tgt_spk, data_path, data,  # type: ignore[arg-type]
-                  Path(model) if model is not None else None, vocoder, metrics, scores, oneshot)
+                  Path(model) if model is not None else None, vocoder, metrics, scores, oneshot, parallel)
 
 
 def read_scores(path: Path) -> list[Score]:

@@ -60,9 +60,7 @@ def _block(comparison: Comparison, metrics: list[Metric], rows: list[list[str]],
 
 
 def _heading(comparison: Comparison) -> str:
-    n, common = comparison.n_sentences, len(comparison.utts)
-    scope = f"n={n} parallel sentences" if n == common else f"n={n} parallel sentences, {common} in every row"
-    return f"{comparison.title} ({scope})"
+    return f"{comparison.title} ({comparison.scope()})"
 
 
 def _row(label: str, cells: list[str], label_width: int, widths: list[int]) -> str:
