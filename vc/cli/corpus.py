@@ -1,10 +1,13 @@
-"""`vc corpus synth`: build the offline multi-speaker corpus with Debian's synthesizers."""
+"""`vc corpus synth`: build the offline multi-speaker corpus with Debian's synthesizers;
+`vc corpus realvoices`: prepare the real voices of Debian's Asterisk and Fish Fillets NG packages."""
 
 from __future__ import annotations
 
 import argparse
 import os
+import textwrap
 
+from vc.data import realvoices
 from vc.data.synth import SPEAKERS, build_corpus
 from vc.data.synth.voices import DEFAULT_NUM_SPEAKERS, all_speakers, select_speakers
 
@@ -56,6 +59,39 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     voices.add_argument("--ids", action="store_true", help="print only the ids, one a line")
     voices.set_defaults(func=run_voices)
 
+    real = verbs.add_parser(
+        "realvoices",
+        help="decode real people's recordings from Debian packages (Asterisk prompts, Fish Fillets NG dialogue)",
+        description=textwrap.fill(
+            f"Decode each speaker's recordings to DIR/wav/<spk>/<utt>.wav (16 kHz mono), drop those with under "
+            f"{realvoices.MIN_SPEECH_S:g} s of speech, and list the rest in DIR/recordings.tsv (utt spk language path "
+            "seconds), the dropped ones in DIR/dropped.tsv; also DIR/spk2gender and DIR/text (the Fish Fillets "
+            "lines; the Asterisk prompts have no transcript). The packages must be unpacked under DIR "
+            "(dpkg-deb -x), or --fetch does it. A rerun decodes only what is new.",
+            100,
+        ),
+        # Raw, so that the speaker table keeps its lines.
+        epilog="speakers:\n" + "\n".join(f"  {s.id:<9} {s.gender}  {s.about}" for s in realvoices.SPEAKERS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    real.add_argument("--db-root", required=True, metavar="DIR", help="where the packages are (or go) unpacked")
+    real.add_argument(
+        "--fetch",
+        action="store_true",
+        help="first download the speakers' packages with 'apt-get download' into DIR/debs and unpack them "
+        "into DIR with 'dpkg-deb -x' (nothing is installed; packages unpacked before are skipped)",
+    )
+    real.add_argument(
+        "--speakers",
+        type=_comma_list,
+        metavar="A,B,...",
+        help="only these speakers (default: all of " + ", ".join(s.id for s in realvoices.SPEAKERS) + ")",
+    )
+    real.add_argument(
+        "--nj", type=int, default=min(2, os.cpu_count() or 1), help="files decoded at once (CPUs, at most 2)"
+    )
+    real.set_defaults(func=run_realvoices)
+
 
 def run_synth(args: argparse.Namespace) -> int:
     summary = build_corpus(
@@ -70,6 +106,11 @@ def run_synth(args: argparse.Namespace) -> int:
         nj=args.nj,
     )
     print(summary)
+    return 0
+
+
+def run_realvoices(args: argparse.Namespace) -> int:
+    print(realvoices.build_realvoices(args.db_root, args.speakers, fetch=args.fetch, nj=args.nj))
     return 0
 
 
