@@ -174,7 +174,7 @@ if [ "$stage" -le 3 ] && [ "$stop_stage" -ge 3 ]; then
         log "stage 3: the ASR's reading of the $(vocoder_title "$vocoder") copies ($(wc -l < "$dir/asr_utts") utterances)"
         ${train_cmd} "$dir/log/transcribe.log" \
           vc evaluate transcribe --wavs "$dir/wav.scp" --utts "$dir/asr_utts" --out "$dir/text" --quiet
-        tail -n 1 "$dir/log/transcribe.log"
+        grep -v '^#' "$dir/log/transcribe.log" | tail -n 1
       fi
     fi
   done

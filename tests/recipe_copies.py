@@ -20,7 +20,7 @@ def copy_recipe(root: Path, *tasks: str) -> Path:
             (root / "recipes" / shared.name).symlink_to(shared)
     for task in tasks:
         shutil.copytree(REPO / "egs" / task, root / "egs" / task, symlinks=True,
-                        ignore=shutil.ignore_patterns("corpus", "data", "dump", "exp"))
+                        ignore=shutil.ignore_patterns("corpus", "downloads", "data", "dump", "exp"))
     return root / "egs" / tasks[-1]
 
 

@@ -4,7 +4,6 @@ Ogg Vorbis dialogue at 22.05 kHz and a dialogs_cs.lua script."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -12,7 +11,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from recipe_copies import REPO, run_recipe
+from recipe_copies import copy_recipe, run_recipe
 from vc.cli import main
 from vc.data.datadir import validate_data_dir
 from vc.data.realvoices import build_realvoices
@@ -60,14 +59,15 @@ def encode_g722(path: Path, wav: np.ndarray) -> None:
                     "-i", "-", "-c:a", "g722", "-f", "g722", str(path)], input=pcm, check=True)
 
 
-def make_tree(root: Path, speech: np.ndarray) -> None:
+def make_tree(root: Path, speech: np.ndarray, prompts: dict[str, tuple[float, float]] = PROMPTS,
+              dialogue: dict[str, float] = DIALOGUE) -> None:
     """The packages' layout, unpacked under ``root``, as dpkg-deb -x leaves it."""
-    for n, (name, (talk, pause)) in enumerate(PROMPTS.items()):
+    for n, (name, (talk, pause)) in enumerate(prompts.items()):
         start = n * 1600 % (speech.size - 3 * SR)
         wav = np.concatenate([speech[start : start + int(talk * SR)], np.zeros(int(pause * SR), np.float32)])
         encode_g722(root / ASTERISK / f"{name}.g722", wav)
     (root / ASTERISK / "en_US_f_Allison/vm-empty.g722").write_bytes(b"")  # as Asterisk's Russian "is"
-    for n, (name, seconds) in enumerate(DIALOGUE.items()):
+    for n, (name, seconds) in enumerate(dialogue.items()):
         t = np.arange(int(seconds * 22050)) / 22050
         wav = 0.3 * np.sin(2 * np.pi * (150 + 20 * n) * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 3 * t))
         path = root / FILLETS / "sound/bar/cs" / f"{name}.ogg"
@@ -149,18 +149,9 @@ def test_rerun_decodes_nothing(corpus: tuple[Path, str]) -> None:
     assert {name: (root / name).read_text() for name in tables} == tables
 
 
-def copy_recipe(root: Path) -> Path:
-    """egs/realvoices/vc1 under ``root`` without a run's outputs (its downloads are large)."""
-    (root / "recipes").symlink_to(REPO / "recipes")
-    recipe = root / "egs/realvoices/vc1"
-    shutil.copytree(REPO / "egs/realvoices/vc1", recipe, symlinks=True,
-                    ignore=shutil.ignore_patterns("downloads", "data", "dump", "exp"))
-    return recipe
-
-
 def test_data_sh_splits_per_speaker_without_overlap(corpus: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = corpus
-    recipe = copy_recipe(tmp_path)
+    recipe = copy_recipe(tmp_path, "realvoices/vc1")
     done = run_recipe(recipe, "--stage", "1", "--db_root", str(root), "--spks", "allison,cs_big,cs_small",
                       "--heldout_spks", "carlo", "--n_eval", "1", "--n_dev", "1", "--max_train", "1",
                       script="local/data.sh", timeout=120)
@@ -183,7 +174,7 @@ def test_data_sh_splits_per_speaker_without_overlap(corpus: tuple[Path, str], tm
 
 def test_data_sh_stage0_skips_a_decoded_corpus_and_stage1_needs_one(corpus: tuple[Path, str], tmp_path: Path) -> None:
     root, _ = corpus
-    recipe = copy_recipe(tmp_path)
+    recipe = copy_recipe(tmp_path, "realvoices/vc1")
     done = run_recipe(recipe, "--stage", "0", "--stop_stage", "0", "--db_root", str(root), "--spks", "allison,cs_big",
                       "--heldout_spks", "carlo", script="local/data.sh", timeout=60)
     assert done.returncode == 0 and "nothing to do" in done.stdout, done.stderr
