@@ -616,9 +616,9 @@ def test_resume_inside_the_classifier_phase_is_exact(dump: Path, tmp_path: Path,
     ({"schedule": {"phases": 3}}, "model_params.schedule.phases: unknown key"),
     ({"classifier_steps": 0}, "model_params.classifier_steps: must be >= 1, got 0"),
     ({"lambda_adv": -0.1}, "model_params.lambda_adv: must be >= 0, got -0.1"),
-    ({"content_encoder": {"chanels": 8}}, "model_params.content_encoder: .*'chanels'"),
+    ({"content_encoder": {"chanels": 8}}, r"model_params.content_encoder.chanels: unknown key \(expected one of: "),
     ({"content_encoder": {"factors": []}}, r"model_params.content_encoder: factors needs one factor >= 1"),
-    ({"decoder": {"conditioning": "film"}}, "model_params.decoder: conditioning must be 'adain', 'add' or 'concat'"),
+    ({"decoder": {"conditioning": "film"}}, "model_params.decoder.conditioning: 'film' is not one of 'adain', 'add', 'concat'"),
     ({"content_encoder": {"channels": 15}}, "model_params.content_encoder: a bidirectional GRU needs an even"),
 ])
 def test_config_errors(overrides: dict[str, Any], message: str) -> None:

@@ -6,13 +6,47 @@ import dataclasses
 import types
 import typing
 from pathlib import Path
-from typing import Any, Literal, Mapping, TypeVar, Union
+from typing import Annotated, Any, Literal, Mapping, TypeVar, Union
 
 import yaml
 
 from vc.errors import ConfigError
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Range:
+    """Bounds of a number, declared where it is typed: ``Annotated[int, Range(ge=1)]``.
+
+    Config fields and network constructor parameters carry it alike, and :func:`coerce`
+    checks it, so a bound is written once, next to the value it constrains.
+    """
+
+    ge: float | None = None
+    lt: float | None = None
+
+    def check(self, value: float, key: str) -> None:
+        if self.ge is not None and self.lt is not None:
+            bound = f"in [{self.ge}, {self.lt})"
+        else:
+            bound = f">= {self.ge}" if self.ge is not None else f"< {self.lt}"
+        if (self.ge is not None and value < self.ge) or (self.lt is not None and value >= self.lt):
+            raise ConfigError(f"{key}: must be {bound}, got {value}")
+
+
+PositiveInt = Annotated[int, Range(ge=1)]  # widths, counts of layers and blocks, kernel sizes
+NonNegativeInt = Annotated[int, Range(ge=0)]
+NonNegativeFloat = Annotated[float, Range(ge=0)]  # loss weights, noise
+Fraction = Annotated[float, Range(ge=0, lt=1)]  # dropout
+
+
+class _WrongType(ConfigError):
+    """A value of the wrong kind; a Union then tries its next member."""
+
+    def __init__(self, key: str, expected: str, got: str) -> None:
+        super().__init__(f"{key}: expected {expected}, got {got}")
+        self.expected = expected
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:
@@ -39,18 +73,21 @@ def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> 
         data = {}
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
+    hints = typing.get_type_hints(cls, include_extras=True)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ConfigError(
             f"{_key(where, unknown[0])}: unknown key (expected one of: {', '.join(sorted(fields))})"
         )
-    kwargs = {name: _coerce(hints[name], value, _key(where, name)) for name, value in data.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as e:  # a required field is missing
-        raise ConfigError(f"{where or cls.__name__}: {e}") from None
+    missing = [name for name, f in fields.items() if name not in data
+               and f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING]
+    if missing:
+        keys = ", ".join(repr(m) for m in missing)
+        given = "the required keys " + keys + " are" if len(missing) > 1 else "the required key " + keys + " is"
+        raise ConfigError(f"{where or cls.__name__}: {'empty: ' if not data else ''}{given} not given")
+    kwargs = {name: coerce(hints[name], value, _key(where, name)) for name, value in data.items()}
+    return cls(**kwargs)
 
 
 def to_dict(obj: Any) -> Any:
@@ -75,21 +112,30 @@ def _key(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
-def _coerce(tp: Any, value: Any, key: str) -> Any:
+def coerce(tp: Any, value: Any, key: str) -> Any:
+    """``value`` checked against the type hint ``tp`` (lists become tuples where ``tp`` says
+    tuple, ints become floats); a wrong type, an out-of-range number or an unknown key of a
+    nested dataclass is a ConfigError naming ``key``."""
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
     if tp is Any:
         return value
+    if origin is Annotated:
+        value = coerce(args[0], value, key)
+        for bound in (a for a in args[1:] if isinstance(a, Range)):
+            bound.check(value, key)
+        return value
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
             return None
-        errors = []
+        # A value of the right kind but a bad value (out of range) is reported as such at once.
+        expected = []
         for arg in (a for a in args if a is not type(None)):
             try:
-                return _coerce(arg, value, key)
-            except ConfigError as e:
-                errors.append(str(e))
-        raise ConfigError(errors[0] if len(errors) == 1 else f"{key}: {value!r} fits none of {tp}")
+                return coerce(arg, value, key)
+            except _WrongType as e:
+                expected.append(e.expected)
+        raise _WrongType(key, " or ".join(expected), repr(value))
     if origin is Literal:
         if value not in args:
             raise ConfigError(f"{key}: {value!r} is not one of {', '.join(map(repr, args))}")
@@ -98,18 +144,18 @@ def _coerce(tp: Any, value: Any, key: str) -> Any:
         return from_dict(tp, value, key)
     if origin in (list, tuple):
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{key}: expected a list, got {type(value).__name__}")
+            raise _WrongType(key, "a list", type(value).__name__)
         item = args[0] if args else Any
-        return origin(_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+        return origin(coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value))
     if origin is dict:
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{key}: expected a mapping, got {type(value).__name__}")
+            raise _WrongType(key, "a mapping", type(value).__name__)
         vt = args[1] if len(args) == 2 else Any
-        return {k: _coerce(vt, v, f"{key}.{k}") for k, v in value.items()}
+        return {k: coerce(vt, v, f"{key}.{k}") for k, v in value.items()}
     if tp is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if tp in (int, float, str, bool):
         if not isinstance(value, tp) or (tp is int and isinstance(value, bool)):
-            raise ConfigError(f"{key}: expected {tp.__name__}, got {value!r}")
+            raise _WrongType(key, tp.__name__, repr(value))
         return value
     return value

@@ -23,7 +23,7 @@ class PhoneticContent(nn.Module):
 
     def __init__(self, dim: int, params: dict[str, Any]) -> None:
         super().__init__()
-        self.net = build_phone_net(dim, from_dict(PhoneRecognizerParams, params, "model_params.phonetic"))
+        self.net = build_phone_net(dim, from_dict(PhoneRecognizerParams, params, "model_params.phonetic"), "phonetic")
         self.requires_grad_(False)
         self.eval()
         self.dim_out = self.net.bottleneck.out_channels

@@ -14,9 +14,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.config import PositiveInt
 from vc.errors import ConfigError
 from vc.models.content import build_phonetic
-from vc.models.registry import register_model
+from vc.models.registry import build_network, register_model
 from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d, conv, norm_layer
 from vc.train.model import StepContext, TrainableModel
 
@@ -38,18 +39,18 @@ class Generator212(nn.Module):
 
     def __init__(
         self,
-        dim: int,
-        channels: int = 128,
-        down_channels: tuple[int, ...] = (256, 256),
-        residual_channels: int = 256,
-        residual_blocks: int = 6,
-        residual_kernel: int = 3,
-        residual_hidden: int | None = None,  # None: 2 x residual_channels, as MaskCycleGAN-VC
-        up_channels: tuple[int, ...] = (128, 128),
-        first_kernel: tuple[int, int] = (5, 15),
-        kernel: int = 5,
+        dim: PositiveInt,
+        channels: PositiveInt = 128,
+        down_channels: tuple[PositiveInt, ...] = (256, 256),
+        residual_channels: PositiveInt = 256,
+        residual_blocks: PositiveInt = 6,
+        residual_kernel: PositiveInt = 3,
+        residual_hidden: PositiveInt | None = None,  # None: 2 x residual_channels, as MaskCycleGAN-VC
+        up_channels: tuple[PositiveInt, ...] = (128, 128),
+        first_kernel: tuple[PositiveInt, PositiveInt] = (5, 15),
+        kernel: PositiveInt = 5,
         masked: bool = True,
-        cond_dim: int | None = None,
+        cond_dim: PositiveInt | None = None,
     ) -> None:
         super().__init__()
         if len(up_channels) != len(down_channels):
@@ -125,14 +126,17 @@ class CycleGANVC(TrainableModel):
     def __init__(self, dim: int, params: CycleGANVCParams | None = None) -> None:
         super().__init__()
         self.params = p = params or CycleGANVCParams()
-        self.g_xy = Generator212(dim, **p.generator)
-        self.g_yx = Generator212(dim, **p.generator)
-        self.d_x = PatchGAN2d(**p.discriminator)
-        self.d_y = PatchGAN2d(**p.discriminator)
+        if "cond_dim" in p.generator:  # the generator's speaker conditioning is StarGAN-VC's, not a pair's
+            raise ConfigError("model_params.generator.cond_dim: not a cyclegan_vc setting (speaker-conditioned "
+                              "normalisation is stargan_vc's)")
+        self.g_xy = build_network("generator", Generator212, dim, **p.generator)
+        self.g_yx = build_network("generator", Generator212, dim, **p.generator)
+        self.d_x = build_network("discriminator", PatchGAN2d, **p.discriminator)
+        self.d_y = build_network("discriminator", PatchGAN2d, **p.discriminator)
         if p.two_step:
-            self.d2_x = PatchGAN2d(**p.discriminator)
-            self.d2_y = PatchGAN2d(**p.discriminator)
-        self.gan = GANLoss(p.gan_loss)
+            self.d2_x = build_network("discriminator", PatchGAN2d, **p.discriminator)
+            self.d2_y = build_network("discriminator", PatchGAN2d, **p.discriminator)
+        self.gan = build_network("gan_loss", GANLoss, p.gan_loss)
         self.phonetic = build_phonetic(dim, p.phonetic)
         if p.lambda_content > 0 and self.phonetic is None:
             raise ConfigError("model_params.lambda_content: needs a phone recogniser (content_model: EXP)")

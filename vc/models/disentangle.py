@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.config import NonNegativeInt, PositiveInt
 from vc.errors import ConfigError
 from vc.models.content import build_phonetic
 from vc.models.registry import build_network, register_model
@@ -45,6 +46,7 @@ from vc.train.model import StepContext, TrainableModel
 
 SpeakerEncoderKind = Literal["lookup", "reference", "both"]
 Conditioning = Literal["adain", "add", "concat"]
+SequenceKind = Literal["gru", "attention", "none"]
 PHASES = ("autoencoder", "classifier", "adversarial", "patcher")
 
 
@@ -80,9 +82,12 @@ class DownBlock(nn.Module):
 class SequenceLayer(nn.Module):
     """A residual BiGRU or multi-head self-attention over frames ("none": identity)."""
 
-    def __init__(self, kind: Literal["gru", "attention", "none"], channels: int, heads: int = 4) -> None:
+    def __init__(self, kind: SequenceKind, channels: int, heads: int = 4) -> None:
         super().__init__()
         self.kind = kind
+        if kind == "attention" and channels % heads:
+            raise ValueError(f"self-attention with {heads} heads needs a channel count divisible by {heads}, "
+                             f"got {channels}")
         if kind == "gru":
             if channels % 2:
                 raise ValueError(f"a bidirectional GRU needs an even channel count, got {channels}")
@@ -112,15 +117,16 @@ class SequenceLayer(nn.Module):
 class ContentEncoder(nn.Module):
     """[B, dim, T] -> content code [B, code_dim, ceil(T / downsample)], instance-normalised."""
 
-    def __init__(self, dim: int, channels: int = 256, bank_size: int = 8, bank_channels: int = 128,
-                 kernel: int = 5, factors: tuple[int, ...] = (1, 2, 2), sequence: str = "gru",
-                 code_dim: int = 128) -> None:
+    def __init__(self, dim: PositiveInt, channels: PositiveInt = 256, bank_size: PositiveInt = 8,
+                 bank_channels: PositiveInt = 128, kernel: PositiveInt = 5,
+                 factors: tuple[PositiveInt, ...] = (1, 2, 2), sequence: SequenceKind = "gru",
+                 code_dim: PositiveInt = 128) -> None:
         super().__init__()
         _check_factors("factors", factors)
         self.bank = ConvBank1d(dim, bank_size, bank_channels)
         self.inp = nn.Conv1d(self.bank.out_channels, channels, 1)
         self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm=True) for f in factors))
-        self.sequence = SequenceLayer(sequence, channels)  # type: ignore[arg-type]
+        self.sequence = SequenceLayer(sequence, channels)
         self.out = nn.Conv1d(channels, code_dim, 1, bias=False)
         self.norm = nn.InstanceNorm1d(code_dim, affine=False)
         self.downsample = math.prod(factors)
@@ -135,8 +141,8 @@ class ContentEncoder(nn.Module):
 class LatentClassifier(nn.Module):
     """Content code [B, code_dim, T'] -> speaker logits [B, num_speakers] (global average pool)."""
 
-    def __init__(self, code_dim: int, num_speakers: int, channels: int = 256, layers: int = 3,
-                 kernel: int = 5) -> None:
+    def __init__(self, code_dim: PositiveInt, num_speakers: PositiveInt, channels: PositiveInt = 256,
+                 layers: NonNegativeInt = 3, kernel: PositiveInt = 5) -> None:  # layers 0: linear on the pooled code
         super().__init__()
         convs, ch = [], code_dim
         for _ in range(layers):
@@ -159,8 +165,9 @@ class ReferenceEncoder(nn.Module):
     this encoder is meant to read. Global average pooling makes the length free.
     """
 
-    def __init__(self, dim: int, embedding_dim: int, channels: int = 256, bank_size: int = 8,
-                 bank_channels: int = 128, kernel: int = 5, factors: tuple[int, ...] = (1, 2, 2)) -> None:
+    def __init__(self, dim: PositiveInt, embedding_dim: PositiveInt, channels: PositiveInt = 256,
+                 bank_size: PositiveInt = 8, bank_channels: PositiveInt = 128, kernel: PositiveInt = 5,
+                 factors: tuple[PositiveInt, ...] = (1, 2, 2)) -> None:
         super().__init__()
         _check_factors("factors", factors)
         self.bank = ConvBank1d(dim, bank_size, bank_channels)
@@ -221,14 +228,15 @@ class UpBlock(nn.Module):
 class Decoder(nn.Module):
     """(content code [B, code_dim, T'], speaker vector [B, E]) -> features [B, dim, T' * upsample]."""
 
-    def __init__(self, code_dim: int, dim: int, embedding_dim: int, channels: int = 256, kernel: int = 5,
-                 factors: tuple[int, ...] = (2, 2, 1), sequence: str = "gru", conditioning: str = "adain",
+    def __init__(self, code_dim: PositiveInt, dim: PositiveInt, embedding_dim: PositiveInt,
+                 channels: PositiveInt = 256, kernel: PositiveInt = 5, factors: tuple[PositiveInt, ...] = (2, 2, 1),
+                 sequence: SequenceKind = "gru", conditioning: Conditioning = "adain",
                  zero_output: bool = False) -> None:
         super().__init__()
         _check_factors("factors", factors)
         self.inp = nn.Conv1d(code_dim, channels, 1)
         self.blocks = nn.ModuleList(UpBlock(channels, embedding_dim, kernel, f, conditioning) for f in factors)
-        self.sequence = SequenceLayer(sequence, channels)  # type: ignore[arg-type]
+        self.sequence = SequenceLayer(sequence, channels)
         self.out = nn.Conv1d(channels, dim, 1)
         if zero_output:  # a residual generator starts as "add nothing"
             nn.init.zeros_(self.out.weight)
@@ -325,7 +333,7 @@ class DisentangleParams:
                 raise ConfigError(f"model_params.schedule.{name}: must be >= 0, got {getattr(self.schedule, name)}")
         if self.schedule.total < 1:
             raise ConfigError("model_params.schedule: every phase has 0 steps")
-        for key in ("code_dim", "dim", "embedding_dim"):
+        for key in ("code_dim", "dim", "embedding_dim", "zero_output"):
             if key in self.patcher.generator:
                 raise ConfigError(f"model_params.patcher.generator.{key}: set from the model, remove it")
         if "num_classes" in self.patcher.discriminator:

@@ -29,9 +29,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.config import Fraction, PositiveInt
 from vc.data.phones import BLANK, phone_classes
 from vc.errors import ConfigError
-from vc.models.registry import register_model
+from vc.models.registry import build_network, register_model
 from vc.train.model import StepContext, TrainableModel
 
 
@@ -70,15 +71,14 @@ class ConvBlock(nn.Module):
 class PhoneNet(nn.Module):
     """Features [B, dim, T] -> bottleneck [B, bottleneck, T] -> logits [B, classes, T]."""
 
-    def __init__(self, dim: int, classes: int, channels: int = 256, kernel: int = 5,
-                 dilations: tuple[int, ...] = (1, 2, 4, 1, 2), bottleneck: int = 64, dropout: float = 0.1) -> None:
+    def __init__(self, dim: PositiveInt, classes: PositiveInt, channels: PositiveInt = 256, kernel: PositiveInt = 5,
+                 dilations: tuple[PositiveInt, ...] = (1, 2, 4, 1, 2), bottleneck: PositiveInt = 64,
+                 dropout: Fraction = 0.1) -> None:
         super().__init__()
-        if kernel % 2 == 0 or kernel < 1:
+        if kernel % 2 == 0:
             raise ValueError(f"kernel must be an odd number >= 1, got {kernel}")
-        if not dilations or any(d < 1 for d in dilations):
-            raise ValueError(f"dilations must be one or more numbers >= 1, got {list(dilations)}")
-        if min(channels, bottleneck) < 1 or not 0 <= dropout < 1:
-            raise ValueError("channels and bottleneck must be >= 1 and dropout in [0, 1)")
+        if not dilations:
+            raise ValueError("dilations must be one or more numbers >= 1, got []")
         self.inp = nn.Conv1d(dim, channels, kernel, padding=kernel // 2)
         self.blocks = nn.Sequential(*(ConvBlock(channels, kernel, d, dropout) for d in dilations))
         self.bottleneck = nn.Conv1d(channels, bottleneck, 1)
@@ -156,11 +156,10 @@ class PhoneRecognizerParams:
                 raise ConfigError(f"model_params.{key}: must be >= 0, got {getattr(self, key)}")
 
 
-def build_phone_net(dim: int, p: PhoneRecognizerParams) -> PhoneNet:
-    try:
-        return PhoneNet(dim, len(p.phones) + 1, p.channels, p.kernel, tuple(p.dilations), p.bottleneck, p.dropout)
-    except ValueError as e:
-        raise ConfigError(f"model_params: {e}") from None
+def build_phone_net(dim: int, p: PhoneRecognizerParams, where: str = "") -> PhoneNet:
+    """The recogniser's network; ``where`` is the path of ``p`` under ``model_params`` ("" at the top)."""
+    return build_network(where, PhoneNet, dim, len(p.phones) + 1, channels=p.channels, kernel=p.kernel,
+                         dilations=p.dilations, bottleneck=p.bottleneck, dropout=p.dropout)
 
 
 @register_model("phone_recognizer")

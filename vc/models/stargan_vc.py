@@ -11,7 +11,6 @@ patch logit) and StarGAN-VC's speaker classifier. Features are [batch, dim, fram
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -52,17 +51,27 @@ STARGAN_GENERATOR = dict(masked=False, residual_blocks=9, residual_kernel=5, up_
 
 
 class StarGANGenerator(nn.Module):
-    """G(feats [B, dim, T], source [B], target [B]) -> features of ``target`` [B, dim, T]."""
+    """G(feats [B, dim, T], source [B], target [B]) -> features of ``target`` [B, dim, T].
 
-    def __init__(self, dim: int, num_speakers: int, embedding_dim: int = 0, **network: Any) -> None:
+    ``net`` is a Generator212 with ``cond_dim = code.size`` (see :func:`build_generator`).
+    """
+
+    def __init__(self, code: SpeakerPairCode, net: Generator212) -> None:
         super().__init__()
-        self.code = SpeakerPairCode(num_speakers, embedding_dim)
-        network = {**STARGAN_GENERATOR, **network}
-        network.setdefault("residual_hidden", network.get("residual_channels", 256))  # hidden = channels
-        self.net = Generator212(dim, cond_dim=self.code.size, **network)
+        self.code = code
+        self.net = net
 
     def forward(self, feats: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return self.net(feats, cond=self.code(source, target))
+
+
+def build_generator(dim: int, num_speakers: int, embedding_dim: int = 0,
+                    network: dict | None = None) -> StarGANGenerator:
+    """StarGAN-VC2's generator; ``network``: Generator212 keywords over the StarGAN defaults."""
+    code = SpeakerPairCode(num_speakers, embedding_dim)
+    network = {**STARGAN_GENERATOR, **(network or {})}
+    network.setdefault("residual_hidden", network.get("residual_channels", 256))  # hidden = channels
+    return StarGANGenerator(code, build_network("generator", Generator212, dim, cond_dim=code.size, **network))
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -70,13 +79,15 @@ class ProjectionDiscriminator(nn.Module):
 
     The PatchGAN2d trunk feeds its patch head plus the projection term
     ``<mean-pooled trunk features, embed(speaker)>`` (Miyato & Koyama 2018, as StarGAN-VC2),
-    and its speaker-classification head.
+    and its speaker-classification head; ``patch`` has ``num_classes`` = the speaker count.
     """
 
-    def __init__(self, num_speakers: int, **patchgan: Any) -> None:
+    def __init__(self, patch: PatchGAN2d) -> None:
         super().__init__()
-        self.patch = PatchGAN2d(num_classes=num_speakers, **patchgan)
-        self.embed = nn.Embedding(num_speakers, self.patch.out.in_channels)
+        if patch.classifier is None:
+            raise ValueError("the projection discriminator needs a PatchGAN2d with num_classes > 0")
+        self.patch = patch
+        self.embed = nn.Embedding(patch.classifier.out_channels, patch.out.in_channels)
         # Zero: training starts from the unconditional PatchGAN and learns the projection.
         nn.init.zeros_(self.embed.weight)
 
@@ -115,6 +126,8 @@ class StarGANVCParams:
             raise ConfigError(f"model_params.speaker_embedding_dim: must be >= 0, got {self.speaker_embedding_dim}")
         if "num_classes" in self.discriminator:
             raise ConfigError("model_params.discriminator.num_classes: set from num_speakers, remove it")
+        if "cond_dim" in self.generator:
+            raise ConfigError("model_params.generator.cond_dim: set from the speaker code, remove it")
 
 
 @register_model("stargan_vc")
@@ -127,9 +140,9 @@ class StarGANVC(TrainableModel):
     def __init__(self, dim: int, params: StarGANVCParams) -> None:
         super().__init__()
         self.params = p = params
-        self.generator = build_network("generator", StarGANGenerator, dim, p.num_speakers,
-                                p.speaker_embedding_dim, **p.generator)
-        self.discriminator = build_network("discriminator", ProjectionDiscriminator, p.num_speakers, **p.discriminator)
+        self.generator = build_generator(dim, p.num_speakers, p.speaker_embedding_dim, p.generator)
+        self.discriminator = ProjectionDiscriminator(
+            build_network("discriminator", PatchGAN2d, num_classes=p.num_speakers, **p.discriminator))
         self.gan = build_network("gan_loss", GANLoss, p.gan_loss)
         self.phonetic = build_phonetic(dim, p.phonetic)
         if p.lambda_content > 0 and self.phonetic is None:

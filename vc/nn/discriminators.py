@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
 
+from vc.config import NonNegativeInt, PositiveInt
 from vc.nn.layers import GatedConv2d, Size, conv
 
 
@@ -21,9 +20,9 @@ class PatchGAN2d(nn.Module):
     (StarGAN-VC), so the segment length stays free; ``forward`` then returns both.
     """
 
-    def __init__(self, in_channels: int = 1, channels: Sequence[int] = (128, 256, 512, 1024),
+    def __init__(self, in_channels: PositiveInt = 1, channels: tuple[PositiveInt, ...] = (128, 256, 512, 1024),
                  kernel_size: Size = 3, final_kernel: Size = (1, 5), out_kernel: Size = (1, 3),
-                 num_classes: int = 0) -> None:
+                 num_classes: NonNegativeInt = 0) -> None:
         super().__init__()
         if not channels:
             raise ValueError("channels needs at least one entry")

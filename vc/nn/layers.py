@@ -12,7 +12,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-Size = int | tuple[int, ...]
+from vc.config import PositiveInt
+
+Size = PositiveInt | tuple[PositiveInt, ...]  # a kernel or stride: one for every axis, or one per axis
 
 NORMS = ("instance", "none")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import torch
 
+from vc.config import NonNegativeInt, PositiveInt
 from vc.errors import ConfigError
 from vc.nn.wavenet import ConvUpsampler
 from vc.train.model import TrainableModel
@@ -29,8 +30,8 @@ from vc.train.model import TrainableModel
 class UpsampleParams:
     """Frame rate -> sample rate: ``prod(scales)`` must equal the features' hop_length."""
 
-    scales: list[int] = field(default_factory=lambda: [4, 4, 4, 4])
-    context_frames: int = 2  # frames each side the context conv sees (Parallel WaveGAN's aux_context_window)
+    scales: list[PositiveInt] = field(default_factory=lambda: [4, 4, 4, 4])
+    context_frames: NonNegativeInt = 2  # frames each side the context conv sees (Parallel WaveGAN's aux_context_window)
 
 
 class VocoderModel(TrainableModel):

@@ -13,10 +13,10 @@ in float32 even inside an autocast region: bf16 magnitudes are too coarse for a 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import torch
 from torch import nn
+
+from vc.config import PositiveInt
 
 POWER_FLOOR = 1e-7  # floor of re^2 + im^2: keeps log and sqrt (and their gradients) finite
 
@@ -60,9 +60,9 @@ class MultiResolutionSTFTLoss(nn.Module):
 
     def __init__(
         self,
-        fft_sizes: Sequence[int] = (1024, 2048, 512),
-        hop_sizes: Sequence[int] = (120, 240, 50),
-        win_lengths: Sequence[int] = (600, 1200, 240),
+        fft_sizes: tuple[PositiveInt, ...] = (1024, 2048, 512),
+        hop_sizes: tuple[PositiveInt, ...] = (120, 240, 50),
+        win_lengths: tuple[PositiveInt, ...] = (600, 1200, 240),
         window: str = "hann",
     ) -> None:
         super().__init__()

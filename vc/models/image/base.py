@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from vc.config import NonNegativeInt, PositiveInt
 from vc.errors import ConfigError
 from vc.models.image.blocks import max_patch_layers, patch_field, patch_layers
 from vc.train.model import TrainableModel
@@ -25,17 +26,15 @@ class ImageGANParams:
     None picks it from image_size (see each model).
     """
 
-    image_size: int = 32
-    ngf: int = 64
-    n_down: int = 2
-    n_blocks: int = 6
-    ndf: int = 64
+    image_size: PositiveInt = 32
+    ngf: PositiveInt = 64
+    n_down: NonNegativeInt = 2
+    n_blocks: NonNegativeInt = 6
+    ndf: PositiveInt = 64
     n_layers: int | None = None
     gan_loss: str = "lsgan"
 
     def __post_init__(self) -> None:
-        at_least(self, 1, "image_size", "ngf", "ndf")
-        at_least(self, 0, "n_down", "n_blocks")
         factor = 2**self.n_down
         if self.image_size % factor:
             raise ConfigError(f"model_params.image_size: {self.image_size} is not divisible by {factor}, the "
@@ -46,13 +45,6 @@ class ImageGANParams:
         if self.n_layers is not None and not 1 <= self.n_layers <= most:
             raise ConfigError(f"model_params.n_layers: {self.n_layers} is out of range: {self.image_size}x"
                               f"{self.image_size} images allow 1 to {most} stride-2 PatchGAN layers")
-
-
-def at_least(params: Any, minimum: float, *names: str) -> None:
-    """ConfigError naming the first of ``names`` whose value on ``params`` is below ``minimum``."""
-    for name in names:
-        if getattr(params, name) < minimum:
-            raise ConfigError(f"model_params.{name}: must be >= {minimum}, got {getattr(params, name)}")
 
 
 class ImageTranslationModel(TrainableModel):

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.config import NonNegativeFloat, NonNegativeInt
 from vc.models.image.base import (
     ImageGANParams,
     ImageTranslationModel,
-    at_least,
     check_direction,
     image_strip,
 )
@@ -29,13 +29,9 @@ from vc.train.model import StepContext
 class ImageCycleGANParams(ImageGANParams):
     """``model_params`` of ``model: image_cyclegan``; n_layers None: the PatchGAN covers half the image."""
 
-    lambda_cycle: float = 10.0
-    lambda_identity: float = 0.5  # times lambda_cycle, as pix2pix's --lambda_identity; 0 = off
-    pool_size: int = 50  # history of fakes the discriminators also see; 0 = only the latest
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        at_least(self, 0, "lambda_cycle", "lambda_identity", "pool_size")
+    lambda_cycle: NonNegativeFloat = 10.0
+    lambda_identity: NonNegativeFloat = 0.5  # times lambda_cycle, as pix2pix's --lambda_identity; 0 = off
+    pool_size: NonNegativeInt = 50  # history of fakes the discriminators also see; 0 = only the latest
 
 
 @register_model("image_cyclegan")

@@ -28,11 +28,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.config import NonNegativeFloat, NonNegativeInt
 from vc.errors import ConfigError
 from vc.models.image.base import (
     ImageGANParams,
     ImageTranslationModel,
-    at_least,
     check_direction,
     image_strip,
 )
@@ -66,20 +66,18 @@ class LatentDiscriminator(nn.Module):
 class ImageSharedLatentParams(ImageGANParams):
     """``model_params`` of ``model: image_shared_latent``; n_layers None: the PatchGANs cover half the image."""
 
-    n_blocks: int = 4  # residual blocks per encoder and per decoder, n_shared_blocks of them shared
+    n_blocks: NonNegativeInt = 4  # residual blocks per encoder and per decoder, n_shared_blocks of them shared
     n_shared_blocks: int = 1
-    noise_std: float = 1.0
-    lambda_recon: float = 10.0
-    lambda_kl: float = 0.01
-    lambda_cycle: float = 10.0
-    lambda_latent_adv: float = 0.1
-    lambda_latent_cycle: float = 0.0
-    lambda_semantic: float = 0.0
+    noise_std: NonNegativeFloat = 1.0
+    lambda_recon: NonNegativeFloat = 10.0
+    lambda_kl: NonNegativeFloat = 0.01
+    lambda_cycle: NonNegativeFloat = 10.0
+    lambda_latent_adv: NonNegativeFloat = 0.1
+    lambda_latent_cycle: NonNegativeFloat = 0.0
+    lambda_semantic: NonNegativeFloat = 0.0
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        at_least(self, 0, "noise_std", "lambda_recon", "lambda_kl", "lambda_cycle", "lambda_latent_adv",
-                 "lambda_latent_cycle", "lambda_semantic")
         if not 1 <= self.n_shared_blocks <= self.n_blocks:
             raise ConfigError(f"model_params.n_shared_blocks: must be in [1, n_blocks = {self.n_blocks}], "
                               f"got {self.n_shared_blocks}")

@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from vc.config import NonNegativeFloat, PositiveInt
 from vc.errors import ConfigError
 from vc.models.image.base import (
     ImageGANParams,
     ImageTranslationModel,
-    at_least,
     image_strip,
 )
 from vc.models.image.blocks import PatchDiscriminator, ResnetGenerator
@@ -61,17 +61,15 @@ class ImageStarGANParams(ImageGANParams):
 
     num_domains: int
     gan_loss: str = "lsgan"  # lsgan, hinge, ns, wgan (GANLoss kinds) or wgan-gp
-    lambda_cls: float = 1.0
-    lambda_rec: float = 10.0
-    lambda_gp: float = 10.0  # wgan-gp only
-    n_critic: int = 1  # discriminator steps per generator step (the paper: 5 with wgan-gp)
+    lambda_cls: NonNegativeFloat = 1.0
+    lambda_rec: NonNegativeFloat = 10.0
+    lambda_gp: NonNegativeFloat = 10.0  # wgan-gp only
+    n_critic: PositiveInt = 1  # discriminator steps per generator step (the paper: 5 with wgan-gp)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.num_domains < 2:
             raise ConfigError(f"model_params.num_domains: need at least 2 domains, got {self.num_domains}")
-        at_least(self, 0, "lambda_cls", "lambda_rec", "lambda_gp")
-        at_least(self, 1, "n_critic")
 
 
 @register_model("image_stargan")
