@@ -87,7 +87,9 @@ train_launcher() {
 launch_train() {
   local log=$1
   shift
-  launch_vc "$log" train "$@"
+  # --resume auto: a rerun, or a preempted job that utils/slurm.pl requeued, goes on from the
+  # latest checkpoint instead of starting over (a finished experiment trains no more steps).
+  launch_vc "$log" train "$@" --resume auto
 }
 
 # Run the training command `vc ARGS...` (`vc train ...`, `vc image train ...`) with its log in

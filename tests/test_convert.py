@@ -164,6 +164,16 @@ def test_api_errors(exp: Path, data: Path, tmp_path: Path) -> None:
     (edited / "config.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(ConfigError, match=r"config.yaml describes model 'cyclegan_vc' with other model_params"):
         Converter.load(edited)
+    # Another model's checkpoint, or something that is no checkpoint at all, says what it is.
+    other = tmp_path / "other"
+    shutil.copytree(exp, other)
+    config = yaml.safe_load((other / "config.yaml").read_text())
+    (other / "config.yaml").write_text(yaml.safe_dump({**config, "model": "stargan_vc"}))
+    with pytest.raises(ConfigError, match=r"is of a 'cyclegan_vc' model, but .*other trains 'stargan_vc' .*: a "
+                                          r"checkpoint of another experiment\?"):
+        Converter.load(other)
+    with pytest.raises(DataError, match=r"spkA_001.wav: not a readable checkpoint \(a WAV audio file\)"):
+        Converter.load(exp, checkpoint=data / "spkA_001.wav")
     with pytest.raises(DataError, match=r"checkpoints: no checkpoint \(train the experiment first\)"):
         shutil.rmtree(edited / "checkpoints")
         Converter.load(edited)

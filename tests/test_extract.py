@@ -79,6 +79,22 @@ def test_cli_extract_and_stats(speech_dir: Path, tmp_path: Path, conf: Path, cap
     assert stats.speakers == ["spkA", "spkB"] and isinstance(stats.global_, FeatureStats)
 
 
+def test_utterance_without_speaker_is_skipped_and_counted(speech_dir: Path, tmp_path: Path, conf: Path,
+                                                          capsys) -> None:
+    import shutil
+
+    data = tmp_path / "unlisted"
+    shutil.copytree(speech_dir, data)
+    lines = (data / "utt2spk").read_text().splitlines()
+    (data / "utt2spk").write_text("\n".join(lines[1:]) + "\n")
+    assert main(["extract", "--data", str(data), "--conf", str(conf), "--out", str(tmp_path / "dump"),
+                 "--no-progress"]) == 0
+    captured = capsys.readouterr()
+    first = lines[0].split()[0]
+    assert f"1 utterance of wav.scp has no line in utt2spk and is skipped (first: {first!r})" in captured.err
+    assert "for 3 utterances" in captured.out
+
+
 def test_bad_utterance_fails_whole_extraction_and_writes_nothing(speech_dir: Path, tmp_path: Path, conf: Path,
                                                                 capsys) -> None:
     bad = tmp_path / "wav" / "spkB_001.wav"

@@ -615,3 +615,20 @@ def test_cpu_training_gets_every_core_although_path_sh_sets_one_thread(tmp_path:
 
     assert threads() == str(len(os.sched_getaffinity(0)))
     assert threads(train_threads="3") == "3"
+
+
+def test_slurm_requeues_a_preempted_task(tmp_path: Path) -> None:
+    """Exit status 75 (vc train preempted, checkpoint written): the job script asks scontrol to
+    requeue the job and writes no status, so slurm.pl waits for the requeued run's."""
+    sbatch = FAKE_SBATCH.replace('bash "$script"; fi', 'SLURM_JOB_ID=123 bash "$script"; fi')
+    env = slurm_env(tmp_path, sbatch)
+    scontrol = tmp_path / "bin" / "scontrol"
+    # Slurm runs the requeued job's script again; the fake does so at once.
+    scontrol.write_text('#!/usr/bin/env bash\necho "$@" >> "$FAKE_ARGS.scontrol"\n'
+                        f'SLURM_JOB_ID=$2 bash {tmp_path}/log/q/t.sh &\n')
+    scontrol.chmod(0o755)
+    command = f"if [ -f {tmp_path}/ran ]; then echo resumed; else touch {tmp_path}/ran; exit 75; fi"
+    result = slurm_pl(tmp_path, env, "log/t.log", "bash", "-c", command)
+    assert (result.returncode, result.stderr) == (0, "")
+    assert (tmp_path / "args.scontrol").read_text() == "requeue 123\n"
+    assert "resumed\n" in (tmp_path / "log" / "t.log").read_text()

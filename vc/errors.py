@@ -15,3 +15,7 @@ class ConfigError(VCError):
 
 class DataError(VCError):
     """A Kaldi data dir or feature dump is malformed or inconsistent."""
+
+
+class WriteError(VCError):
+    """An output cannot be written: the disk is full, the directory read-only or not ours."""

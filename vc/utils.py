@@ -1,12 +1,20 @@
-"""Small helpers shared across the package: atomic file writes."""
+"""Small helpers shared across the package: atomic file writes, and cleaning up after killed ones."""
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from vc.errors import WriteError
+
+# Why an output cannot be written, as a user can fix it: no space or quota, no permission,
+# a read-only filesystem, a file too large for it.
+WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EFBIG})
 
 
 @contextlib.contextmanager
@@ -18,13 +26,47 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp makes the file owner-only (0600); results are shared on a cluster, so give the
+    # new file the mode open() would (0644 under umask 022).
+    os.fchmod(fd, 0o666 & ~current_umask())
     os.close(fd)
     try:
         yield Path(tmp)
         os.replace(tmp, path)
+    except OSError as e:
+        if e.errno in WRITE_ERRNOS:
+            raise WriteError(f"{path}: cannot write ({e.strerror})") from None
+        raise
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+# What atomic_path names its temporary files: "." + the target's name + "." + mkstemp's 8
+# random characters + ".tmp". Only these are ours to clean up.
+_TEMP_NAME = re.compile(r"\..+\.[a-z0-9_]{8}\.tmp")
+
+
+def remove_stale_temps(*directories: Path) -> list[Path]:
+    """Delete the temporary files that atomic_path writes in ``directories`` (not below them),
+    left behind when a process was killed mid-write; returns those removed. Only for
+    directories no other process is writing into (an experiment's, by its one trainer)."""
+    removed = []
+    for directory in directories:
+        if not directory.is_dir():
+            continue
+        for path in sorted(directory.iterdir()):
+            if _TEMP_NAME.fullmatch(path.name) and path.is_file():
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    return removed
+
+
+def current_umask() -> int:
+    """The process's umask (os.umask can only be read by setting it)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -256,6 +256,13 @@ if { printf '# %s\\n' "\$cmd"; printf '# Started at %s\\n#\\n' "\$(stamp)"; } > 
 else
   code=1
 fi
+# 75: vc train was preempted (SIGTERM), finished its step and saved a checkpoint. Requeue the
+# job; run with --resume auto (as the recipes train), it goes on from there. No status file
+# yet: slurm.pl keeps waiting for the requeued run.
+if [ "\$code" = 75 ] && [ -n "\${SLURM_JOB_ID:-}" ] && command -v scontrol >/dev/null; then
+  echo "# slurm.pl: preempted (exit 75); requeued" >> "\$log"
+  scontrol requeue "\$SLURM_JOB_ID" && exit 0
+fi
 echo "\$code" > "\$status_file.\$task.tmp" && mv "\$status_file.\$task.tmp" "\$status_file.\$task"
 exit \$((code == 0 ? 0 : 1))
 EOF

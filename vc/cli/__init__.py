@@ -9,6 +9,7 @@ from typing import Sequence
 
 from vc import __version__
 from vc.errors import VCError
+from vc.utils import WRITE_ERRNOS
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
 VERB_MODULES = ["data", "corpus", "phonemize", "extract", "stats", "train", "convert", "vocode", "evaluate", "report", "image"]
@@ -28,7 +29,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except VCError as e:
-        print(f"vc {args.verb}: error: {e}", file=sys.stderr)
+        status = getattr(e, "exit_status", 1)  # Preempted: 75, for a scheduler to requeue
+        print(f"vc {args.verb}: {'error: ' if status == 1 else ''}{e}", file=sys.stderr)
+        return status
+    except OSError as e:
+        # Outside atomic writes (a log, a directory): still one line naming the file and why.
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        print(f"vc {args.verb}: error: {e.filename}: cannot write ({e.strerror})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"vc {args.verb}: interrupted", file=sys.stderr)

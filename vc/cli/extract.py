@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 
@@ -29,6 +30,12 @@ def run(args: argparse.Namespace) -> int:
 
     cfg = FeatureConfig.load(args.conf)
     data = DataDir.read(args.data)
+    unlisted = sorted(set(data.wav_scp) - set(data.utt2spk))
+    if unlisted:
+        # Kaldi's convention (fix_data_dir.sh): an utterance without a speaker is not used; say so.
+        print(f"{args.data}: {len(unlisted)} utterance{'s' if len(unlisted) > 1 else ''} of wav.scp "
+              f"{'have' if len(unlisted) > 1 else 'has'} no line in utt2spk and {'are' if len(unlisted) > 1 else 'is'} "
+              f"skipped (first: {unlisted[0]!r})", file=sys.stderr)
     phones_path = Path(args.data) / PHONES
     phones = read_phones(phones_path) if phones_path.is_file() else None
     summary = extract_dump(data, cfg, args.out, nj=args.nj, allow_pipes=args.allow_pipes,

@@ -85,7 +85,6 @@ def write_image_report(result_dirs: list[str | Path], out_dir: str | Path, examp
     path = out / "index.html"
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-        tmp.chmod(0o644)  # mkstemp makes it owner-only; a page is for sharing
     return ImageReport(path, len(data), text)
 
 

@@ -3,7 +3,6 @@ REPORT_DIR/index.html written atomically (an error leaves no page, or the old on
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -57,8 +56,6 @@ def write_report(result_dirs: list[str | Path], out_dir: str | Path, *, examples
     path = out / "index.html"
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
-        # mkstemp makes the file owner-only; a page is for sharing, so take the usual umask.
-        tmp.chmod(0o666 & ~_umask())
     text = format_tables(comparisons) + (f"\n\n{format_targets(targets)}" if targets else "")
     return Report(path, len(data), text, comparisons, targets)
 
@@ -89,12 +86,6 @@ def _example_view(example: Example) -> ExampleView:
     rows = [RowView(row.label, row.kind, wav_uri(row.wav, SAMPLE_RATE), png_uri(png), row.hyp)
             for row, png in zip(example.rows, pngs)]
     return ExampleView(example.utt, example.target_utt, example.text, rows)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def human_size(size: int) -> str:

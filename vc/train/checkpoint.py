@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import random
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from vc.errors import DataError
+from vc.errors import DataError, WriteError
 from vc.utils import atomic_path
 
 _NAME = re.compile(r"^step_(\d{8,})\.pt$")
@@ -46,10 +47,35 @@ def save_checkpoint(directory: str | Path, step: int, state: dict[str, Any], kee
     path = checkpoint_path(directory, step)
     plain = to_plain(state, "checkpoint")
     with atomic_path(path) as tmp:
-        torch.save(plain, tmp)
+        try:
+            torch.save(plain, tmp)
+        except RuntimeError as e:
+            # torch's zip writer reports a full disk as "unexpected pos ..." or "file write failed".
+            free = shutil.disk_usage(path.parent).free
+            reason = (str(e).strip().splitlines() or ["RuntimeError"])[0]
+            raise WriteError(f"{path}: cannot write the checkpoint ({reason}; {free / 2**20:.1f} MiB free on its "
+                             "filesystem); the previous checkpoints are kept") from None
     for old in list_checkpoints(directory)[:-keep_last]:
         old.unlink(missing_ok=True)
     return path
+
+
+# File signatures of what is passed as a checkpoint by mistake.
+_NOT_CHECKPOINTS = {b"RIFF": "a WAV audio file", b"fLaC": "a FLAC audio file", b"OggS": "an Ogg audio file",
+                    b"ID3": "an MP3 audio file", b"\x93NUMPY": "a NumPy .npy file", b"{": "a JSON file"}
+
+
+def _what_else(path: Path) -> str | None:
+    """What ``path`` is instead of a checkpoint, when its first bytes tell (torch's own error
+    for these is unhelpful: 'pop from empty list')."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError as e:
+        return e.strerror
+    if not head:
+        return "an empty file"
+    return next((what for magic, what in _NOT_CHECKPOINTS.items() if head.startswith(magic)), None)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -58,8 +84,9 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # torch raises RuntimeError, UnpicklingError, EOFError... by cause
-        # the first sentence: torch appends paragraphs of generic advice
-        reason = (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
+        # What the file is, where it says; else torch's first sentence (it appends paragraphs
+        # of generic advice).
+        reason = _what_else(path) or (str(e).strip().splitlines() or [type(e).__name__])[0].split(". ")[0]
         raise DataError(f"{path}: not a readable checkpoint ({reason})") from None
     if not isinstance(state, dict) or "step" not in state:
         raise DataError(f"{path}: not a readable checkpoint (no 'step' entry)")

@@ -70,9 +70,13 @@ def open_experiment(exp_dir: str | Path, checkpoint: str | Path | None,
     state = load_checkpoint(path)
     config = _experiment_config(load_yaml(config_path), str(config_path), parse)
     saved = _experiment_config(state.get("config"), f"{path}: config", parse)
-    if (config.model, config.model_params) != (saved.model, saved.model_params):
+    if config.model != saved.model:
+        raise ConfigError(f"checkpoint {path} is of a {saved.model!r} model, but {exp} trains {config.model!r} "
+                          f"({config_path}): a checkpoint of another experiment?")
+    if config.model_params != saved.model_params:
         raise ConfigError(f"{config_path} describes model {config.model!r} with other model_params than "
-                          f"checkpoint {path} ({saved.model!r}); the config was edited after training")
+                          f"checkpoint {path}: the config was edited after training, or the checkpoint is "
+                          "another experiment's")
     return saved, path, state
 
 

@@ -24,6 +24,7 @@ from vc.config import save_yaml, to_dict
 from vc.device import cpu_has_fast_bf16, resolve_device
 from vc.errors import DataError
 from vc.train.checkpoint import (
+    checkpoint_path,
     get_rng_state,
     latest_checkpoint,
     load_checkpoint,
@@ -34,6 +35,8 @@ from vc.train.checkpoint import (
 from vc.train.config import OptimizerConfig, TrainConfig
 from vc.train.ema import EMA
 from vc.train.model import TrainableModel
+from vc.train.preemption import Preempted, StopSignals
+from vc.utils import remove_stale_temps
 
 Batch = dict[str, torch.Tensor]
 
@@ -123,6 +126,8 @@ class Trainer:
     def fit(self, resume: bool = False) -> None:
         """Train to ``config.max_steps``; with ``resume`` continue from the latest checkpoint."""
         self.model.train()
+        # A kill during an atomic write leaves its temporary file; this experiment is ours alone.
+        stale = remove_stale_temps(self.exp_dir, self.exp_dir / "checkpoints") if self.is_main else []
         if resume:
             self._resume()
         else:
@@ -134,10 +139,13 @@ class Trainer:
                  f"on {self.device} (world size {self.world_size}, amp {self.amp_dtype or 'off'})")
         if self.description:
             log.line(self.description)
+        if stale:
+            log.line(f"removed {len(stale)} temporary file{'s' if len(stale) > 1 else ''} an interrupted write left "
+                     f"behind: {', '.join(str(p.relative_to(self.exp_dir)) for p in stale)}")
         self._saved_at = self.step if resume else -1
         try:
-            with log:
-                self._loop(log)
+            with log, StopSignals() as signals:
+                self._loop(log, signals)
         except KeyboardInterrupt:
             if self.is_main and self._saved_at != self.step:
                 path = self._save()
@@ -152,7 +160,7 @@ class Trainer:
             if self._owns_process_group and dist.is_initialized():
                 dist.destroy_process_group()
 
-    def _loop(self, log: _RankZeroLog) -> None:
+    def _loop(self, log: _RankZeroLog, signals: StopSignals) -> None:
         cfg = self.config
         bar = tqdm(total=cfg.max_steps, initial=self.step, dynamic_ncols=True,
                    disable=not (self.is_main and sys.stderr.isatty()))
@@ -176,6 +184,30 @@ class Trainer:
                     self._evaluate(log)
                 if self.step % cfg.save_interval == 0 and self.is_main:
                     self._save()
+                if self._stop_requested(signals):
+                    self._stop(log, signals)
+
+    def _stop_requested(self, signals: StopSignals) -> bool:
+        """Whether a stop signal arrived; under DDP whether any rank got one, so that every
+        rank stops after the same step (a rank going on alone would wait forever)."""
+        stop = signals.received is not None
+        if self.world_size > 1:
+            flag = torch.tensor([float(stop)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            stop = bool(flag.item())
+        return stop
+
+    def _stop(self, log: _RankZeroLog, signals: StopSignals) -> None:
+        """The step is complete: checkpoint it and raise Preempted (exit status 75)."""
+        if self.is_main and self._saved_at != self.step:
+            self._save()
+        if self._owns_process_group:
+            dist.barrier()  # the other ranks wait for rank 0's save
+        name = signals.received.name if signals.received is not None else "a signal on another rank"
+        message = (f"stopped by {name} after step {self.step}: saved "
+                   f"{checkpoint_path(self.exp_dir / 'checkpoints', self.step)}; continue with --resume")
+        log.line(message)
+        raise Preempted(message)
 
     def train_one(self, batch: Batch) -> dict[str, float]:
         """One iteration (train_step, schedulers, EMA) without logging or saving; fit() and the benchmarks use it."""
