@@ -248,6 +248,13 @@ def test_cli_scp(cli, exp: Path, data: Path, tmp_path: Path) -> None:
     assert cli("--model", str(exp), "--src-spk", "spkA", "--tgt-spk", "spkB", "--scp", str(scp),
                "--out", str(tmp_path / "out"), "--iters", "1") == 0
     assert [line.split()[0] for line in (tmp_path / "out" / "wav.scp").read_text().splitlines()] == ["a", "b"]
+    # A second run into a directory another run is writing refuses: never a mixed wav.scp.
+    from vc.utils import exclusive_output
+
+    with exclusive_output(tmp_path / "busy", "vc convert"):
+        assert cli("--model", str(exp), "--src-spk", "spkA", "--tgt-spk", "spkB", "--scp", str(scp),
+                   "--out", str(tmp_path / "busy"), "--iters", "1") == 1
+        assert list((tmp_path / "busy").iterdir()) == []
 
 
 @pytest.fixture(scope="module")

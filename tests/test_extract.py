@@ -138,3 +138,19 @@ def test_missing_conf_is_one_line(speech_dir: Path, tmp_path: Path, capsys) -> N
     assert main(["extract", "--data", str(speech_dir), "--conf", str(tmp_path / "none.yaml"),
                  "--out", str(tmp_path / "o")]) == 1
     assert "none.yaml: cannot read config: No such file or directory" in capsys.readouterr().err
+
+
+def test_a_second_writer_into_the_same_dump_refuses(speech_dir: Path, tmp_path: Path, conf: Path, capsys) -> None:
+    """While one run writes a dump, another into the same directory stops with one line and
+    touches nothing; once the first is done, the directory is free again."""
+    from vc.utils import exclusive_output
+
+    out = tmp_path / "dump"
+    with exclusive_output(out, "vc extract"):  # the first run, mid-write
+        assert main(["extract", "--data", str(speech_dir), "--conf", str(conf), "--out", str(out),
+                     "--no-progress"]) == 1
+        err = capsys.readouterr().err.strip()
+        assert err == (f"vc extract: error: {out}: another run is writing into it now; wait for it to end, or give "
+                       "vc extract another output")
+        assert list(out.iterdir()) == []
+    assert main(["extract", "--data", str(speech_dir), "--conf", str(conf), "--out", str(out), "--no-progress"]) == 0

@@ -110,6 +110,9 @@ def test_unknown_model_and_key_name_the_file(tmp_path: Path, dump: Path, capsys)
     conf.write_text("model: cyclegan_vc\n")
     assert _train(conf, tmp_path / "e", dump) == 1
     assert "bad.yaml: ExperimentConfig: the required key 'train' is not given" in capsys.readouterr().err
+    conf.write_bytes(b"model: \xffcyclegan_vc\n")
+    assert _train(conf, tmp_path / "e", dump) == 1
+    assert "bad.yaml: not a text file (byte 0xff at offset 7 is not UTF-8)" in capsys.readouterr().err
     assert not (tmp_path / "e").exists()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import re
 import tempfile
@@ -60,6 +61,25 @@ def remove_stale_temps(*directories: Path) -> list[Path]:
                 path.unlink(missing_ok=True)
                 removed.append(path)
     return removed
+
+
+@contextlib.contextmanager
+def exclusive_output(directory: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``directory`` (made if missing) while ``what`` writes into it,
+    so that a second writer refuses with one line rather than mix its files into ours. The
+    lock is flock(2) on the directory itself: no lock file to leave behind, and the kernel
+    drops it when the process dies, so a killed run never blocks the next one."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise WriteError(f"{directory}: another run is writing into it now; wait for it to end, or give "
+                             f"{what} another output") from None
+        yield
+    finally:
+        os.close(fd)
 
 
 def current_umask() -> int:

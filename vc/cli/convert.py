@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Union
 
-from vc.cli.outputs import check_out, removed_on_error, write_wav_scp
+from vc.cli.outputs import check_out, removed_on_error, write_wav_scp, writing_into
 
 if TYPE_CHECKING:
     import numpy as np
@@ -141,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
     job = _Job(converter, args.src_spk, target, args.vocoder, opts, args.seed, out, single, args.allow_pipes)
     start = time.perf_counter()
     written: list[_Written] = []
-    with removed_on_error(lambda: (w.path for w in written), None if single or out.exists() else out):
+    new_dir = None if single or out.exists() else out
+    with writing_into(out, single, "vc convert"), removed_on_error(lambda: (w.path for w in written), new_dir):
         _convert_all(job, inputs, args.nj, written)
         if not single:
             write_wav_scp(out, {w.utt: w.path for w in written})

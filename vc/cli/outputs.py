@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
 from vc.errors import ConfigError
-from vc.utils import atomic_write_text
+from vc.utils import atomic_write_text, exclusive_output
 
 
 def check_out(out: Path, single: bool, count: int, verb: str) -> None:
@@ -22,6 +22,12 @@ def check_out(out: Path, single: bool, count: int, verb: str) -> None:
         raise ConfigError(f"--out {out}: is a directory")
     if not single and out.exists() and not out.is_dir():
         raise ConfigError(f"--out {out}: exists and is not a directory")
+
+
+def writing_into(out: Path, single: bool, verb: str) -> contextlib.AbstractContextManager:
+    """An output directory is ours alone while we write it (a second run refuses: never a
+    wav.scp mixing two runs); a single .wav needs no lock, its atomic write is all or nothing."""
+    return contextlib.nullcontext() if single else exclusive_output(out, verb)
 
 
 @contextlib.contextmanager

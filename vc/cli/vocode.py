@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
-from vc.cli.outputs import check_out, removed_on_error, write_wav_scp
+from vc.cli.outputs import check_out, removed_on_error, write_wav_scp, writing_into
 
 if TYPE_CHECKING:
     import numpy as np
@@ -90,7 +90,8 @@ def run(args: argparse.Namespace) -> int:
     written: dict[str, Path] = {}
     scores: list[CopySynthesisScore] = []
     seconds = 0.0
-    with removed_on_error(written.values, None if single or out.exists() else out):
+    new_dir = None if single or out.exists() else out
+    with writing_into(out, single, "vc vocode"), removed_on_error(written.values, new_dir):
         for batch in _batches(items, args.batch_size):
             for item, wav in zip(batch, _vocode(vocoder, batch, cfg.hop_length, generator)):
                 path = out if single else out / f"{item.utt}.wav"

@@ -36,7 +36,7 @@ from vc.config import to_dict
 from vc.data.datadir import DataDir, load_utterance, read_kaldi_map
 from vc.data.phones import PHONES, read_phones, write_phones
 from vc.errors import ConfigError, DataError
-from vc.utils import atomic_write_text
+from vc.utils import atomic_write_text, exclusive_output
 
 FEATS_SCP = "feats.scp"
 AUDIO_SCP = "audio.scp"
@@ -171,18 +171,19 @@ def extract_dump(
                             "missing); run 'vc phonemize' on the data dir again")
     start = time.perf_counter()
     created = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        # The jobs' arks live beside the output (same filesystem) so installing is a rename.
-        with tempfile.TemporaryDirectory(prefix=".extract-", dir=out) as tmp:
-            jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes, save_audio) for i, shard in enumerate(shards)]
-            with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
-                results = _run_jobs(jobs, bar.update)
-            _install(out, Path(tmp), results, data, cfg, save_audio, phones)
-    except BaseException:
-        if created:
-            shutil.rmtree(out, ignore_errors=True)
-        raise
+    # Ours alone while we write (a second extraction into it refuses, before it touches anything).
+    with exclusive_output(out, "vc extract"):
+        try:
+            # The jobs' arks live beside the output (same filesystem) so installing is a rename.
+            with tempfile.TemporaryDirectory(prefix=".extract-", dir=out) as tmp:
+                jobs = [_Job(i + 1, shard, cfg, Path(tmp), allow_pipes, save_audio) for i, shard in enumerate(shards)]
+                with tqdm(total=len(data.utts), desc="extract", unit="utt", disable=not progress) as bar:
+                    results = _run_jobs(jobs, bar.update)
+                _install(out, Path(tmp), results, data, cfg, save_audio, phones)
+        except BaseException:
+            if created:
+                shutil.rmtree(out, ignore_errors=True)
+            raise
     seconds = sum(r.seconds for r in results)
     frames = sum(sum(r.num_frames.values()) for r in results)
     return ExtractSummary(len(data.utts), frames, seconds, time.perf_counter() - start)
