@@ -154,3 +154,26 @@ def test_a_second_writer_into_the_same_dump_refuses(speech_dir: Path, tmp_path: 
                        "vc extract another output")
         assert list(out.iterdir()) == []
     assert main(["extract", "--data", str(speech_dir), "--conf", str(conf), "--out", str(out), "--no-progress"]) == 0
+
+
+@pytest.mark.parametrize("nj", ["1", "2"])
+def test_a_write_the_kernel_refuses_is_one_line_and_leaves_nothing(speech_dir: Path, tmp_path: Path, conf: Path,
+                                                                   nj: str) -> None:
+    """RLIMIT_FSIZE makes the arks' writes fail for real (EFBIG, as ENOSPC on a full disk)."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    out = tmp_path / "dump"
+    done = subprocess.run([sys.executable, "-m", "vc", "extract", "--data", str(speech_dir), "--conf", str(conf),
+                           "--out", str(out), "--nj", nj, "--no-progress"], capture_output=True, text=True,
+                          preexec_fn=small_files, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 1
+    assert done.stderr.strip() == f"vc extract: error: {out}: cannot write the feature dump (File too large)"
+    assert not out.exists()

@@ -224,7 +224,7 @@ def test_a_read_only_filesystem_outside_atomic_writes_is_one_line(dump: Path, tm
     assert _train(_conf(tmp_path, "two", 2), tmp_path / "ro", dump) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and err.startswith("vc train: error: ") and \
-        err.endswith(": cannot write (Read-only file system)"), err
+        err.endswith(": cannot write an output (Read-only file system)"), err
 
 
 @pytest.mark.parametrize("signum", ["SIGTERM", "SIGINT"])
@@ -280,3 +280,27 @@ def test_resume_auto_starts_afresh_or_goes_on(dump: Path, tmp_path: Path, capsys
     assert latest_checkpoint(exp / "checkpoints").name == "step_00000004.pt"
     assert _train(_conf(tmp_path, "two", 2), tmp_path / "none", dump, "--resume") == 1  # plain --resume needs one
     assert "no checkpoint to resume from" in capsys.readouterr().err
+
+
+def test_a_file_size_limit_is_a_real_write_failure_and_one_line(dump: Path, tmp_path: Path) -> None:
+    """The kernel refuses the checkpoint's bytes (RLIMIT_FSIZE: EFBIG, as a full disk refuses
+    them with ENOSPC): one line, exit 1, and no temporary file left in checkpoints/."""
+    import os
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a failed write, not a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    exp = tmp_path / "limited"
+    done = subprocess.run([sys.executable, "-m", "vc", "train", "--conf", str(_conf(tmp_path, "two", 2)),
+                           "--exp", str(exp), "--train-dump", str(dump), "--speakers", "spkA,spkB", "--device", "cpu"],
+                          capture_output=True, text=True, preexec_fn=small_files, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 1, done.stderr
+    err = done.stderr.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("vc train: error: ") and "step_00000002.pt: cannot write" in err[0], err
+    assert list((exp / "checkpoints").iterdir()) == []

@@ -36,7 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Outside atomic writes (a log, a directory): still one line naming the file and why.
         if e.errno not in WRITE_ERRNOS:
             raise
-        print(f"vc {args.verb}: error: {e.filename}: cannot write ({e.strerror})", file=sys.stderr)
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"vc {args.verb}: error: {where}cannot write an output ({e.strerror})", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"vc {args.verb}: interrupted", file=sys.stderr)

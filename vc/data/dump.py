@@ -35,8 +35,8 @@ from vc.audio.features import FeatureComputer, config_mel_basis
 from vc.config import to_dict
 from vc.data.datadir import DataDir, load_utterance, read_kaldi_map
 from vc.data.phones import PHONES, read_phones, write_phones
-from vc.errors import ConfigError, DataError
-from vc.utils import atomic_write_text, exclusive_output
+from vc.errors import ConfigError, DataError, WriteError
+from vc.utils import WRITE_ERRNOS, atomic_write_text, exclusive_output
 
 FEATS_SCP = "feats.scp"
 AUDIO_SCP = "audio.scp"
@@ -250,6 +250,15 @@ def _extract_job_in_worker(job: _Job) -> _JobResult:
 
 
 def _extract_job(job: _Job, tick: Callable[[], object]) -> _JobResult:
+    try:
+        return _write_job(job, tick)
+    except OSError as e:  # reading the audio raises AudioError; this is the arks' writing
+        if e.errno not in WRITE_ERRNOS:
+            raise
+        raise WriteError(f"{job.tmp.parent}: cannot write the feature dump ({e.strerror})") from None
+
+
+def _write_job(job: _Job, tick: Callable[[], object]) -> _JobResult:
     compute = FeatureComputer(job.cfg)
     num_frames: dict[str, int] = {}
     seconds = 0.0
