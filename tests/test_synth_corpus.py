@@ -20,7 +20,7 @@ from vc.data.synth.builder import plan_utterances
 from vc.data.synth.generated import VOICE_SEED, generated_speakers
 from vc.data.synth.postprocess import TARGET_RMS, TRIM_MARGIN_S
 from vc.data.synth.sentences import corpus_sentences
-from vc.data.synth.voices import all_speakers
+from vc.data.synth.roster import all_speakers
 from vc.errors import VCError
 
 needs_fast_synths = pytest.mark.skipif(

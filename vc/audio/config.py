@@ -94,9 +94,10 @@ class FeatureConfig:
             return self.n_mels
         if self.kind == "linear":
             return self.n_freqs
-        from vc.audio.world import world_dim
+        from vc.audio.world_lib import aperiodicity_bands  # imports pyworld: only for WORLD features
 
-        return world_dim(self)
+        # mel-cepstrum (order + 1) | log-F0 | voiced flag | coded aperiodicity (vc.audio.world)
+        return self.world.mcep_order + 1 + 2 + aperiodicity_bands(self.sample_rate)
 
     def num_frames(self, num_samples: int) -> int:
         """Frames for a signal of ``num_samples`` (centred frames, as librosa and WORLD count)."""

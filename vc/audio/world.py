@@ -8,18 +8,12 @@ The frame period follows the STFT hop, so WORLD and spectrogram frames line up.
 from __future__ import annotations
 
 import functools
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from vc.audio.config import FeatureConfig
-
-with warnings.catch_warnings():
-    # pyworld and pysptk still import pkg_resources, which warns about its own deprecation.
-    warnings.simplefilter("ignore")
-    import pysptk
-    import pyworld
+from vc.audio.world_lib import pysptk, pyworld
 
 
 @dataclass(frozen=True)
@@ -47,16 +41,9 @@ class WorldFrames:
 
 @functools.lru_cache(maxsize=8)
 def world_layout(cfg: FeatureConfig) -> WorldLayout:
+    """The columns, in order; the config's ``dim`` is their total width."""
     n_mcep = cfg.world.mcep_order + 1
-    n_ap = pyworld.get_num_aperiodicities(cfg.sample_rate)
-    return WorldLayout(
-        mcep=slice(0, n_mcep), lf0=n_mcep, vuv=n_mcep + 1,
-        ap=slice(n_mcep + 2, n_mcep + 2 + n_ap), dim=n_mcep + 2 + n_ap,
-    )
-
-
-def world_dim(cfg: FeatureConfig) -> int:
-    return world_layout(cfg).dim
+    return WorldLayout(mcep=slice(0, n_mcep), lf0=n_mcep, vuv=n_mcep + 1, ap=slice(n_mcep + 2, cfg.dim), dim=cfg.dim)
 
 
 def mcep_alpha(cfg: FeatureConfig) -> float:

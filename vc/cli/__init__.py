@@ -7,7 +7,7 @@ import importlib
 import sys
 from typing import Sequence
 
-from vc import __version__
+from vc.version import __version__
 from vc.errors import VCError
 from vc.utils import WRITE_ERRNOS
 

@@ -9,7 +9,7 @@ import textwrap
 
 from vc.data import realvoices
 from vc.data.synth import SPEAKERS, build_corpus
-from vc.data.synth.voices import DEFAULT_NUM_SPEAKERS, all_speakers, select_speakers
+from vc.data.synth.roster import DEFAULT_NUM_SPEAKERS, all_speakers, select_speakers
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

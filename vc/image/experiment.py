@@ -22,7 +22,7 @@ from typing import Any
 
 import torch
 
-from vc import __version__
+from vc.version import __version__
 from vc.config import to_dict
 from vc.errors import ConfigError, DataError
 from vc.image.imageset import ImageSet, imageset_path

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from vc import __version__
+from vc.version import __version__
 from vc.audio.stats import StatsStore
 from vc.config import from_dict, load_yaml, to_dict
 from vc.data.audio import AudioSegmentLoader

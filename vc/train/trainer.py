@@ -19,7 +19,6 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.optim.lr_scheduler import LambdaLR
 from tqdm import tqdm
 
-import vc
 from vc.config import save_yaml, to_dict
 from vc.device import cpu_has_fast_bf16, resolve_device
 from vc.errors import DataError
@@ -37,6 +36,7 @@ from vc.train.ema import EMA
 from vc.train.model import TrainableModel
 from vc.train.preemption import Preempted, StopSignals
 from vc.utils import remove_stale_temps
+from vc.version import __version__
 
 Batch = dict[str, torch.Tensor]
 
@@ -133,7 +133,7 @@ class Trainer:
         else:
             self._fresh_start()
         if self.is_main:
-            save_yaml({**self.experiment_config, "vc_version": vc.__version__}, self.exp_dir / "config.yaml")
+            save_yaml({**self.experiment_config, "vc_version": __version__}, self.exp_dir / "config.yaml")
         log = _RankZeroLog(self.exp_dir, enabled=self.is_main)
         log.line(f"{'resumed at' if resume else 'starting at'} step {self.step} of {self.config.max_steps} "
                  f"on {self.device} (world size {self.world_size}, amp {self.amp_dtype or 'off'})")
@@ -329,7 +329,7 @@ class Trainer:
             "config": self.experiment_config,
             "train_config": to_dict(self.config),
             "extra": self.extra,
-            "vc_version": vc.__version__,
+            "vc_version": __version__,
         }
 
     def _save(self) -> Path:

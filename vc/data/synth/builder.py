@@ -28,7 +28,8 @@ from vc.data.synth.engines import PROGRAMS, check_available, engine_version, syn
 from vc.data.synth.perturb import perturb
 from vc.data.synth.postprocess import finish
 from vc.data.synth.sentences import corpus_sentences
-from vc.data.synth.voices import Speaker, select_speakers
+from vc.data.synth.roster import select_speakers
+from vc.data.synth.voices import Speaker
 from vc.errors import VCError
 from vc.utils import atomic_write_text
 

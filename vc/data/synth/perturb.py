@@ -18,16 +18,10 @@ processes cheaply (pyworld holds the GIL, threads would not run it in parallel).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 
+from vc.audio.world_lib import pyworld
 from vc.errors import VCError
-
-with warnings.catch_warnings():
-    # pyworld still imports pkg_resources, which warns about its own deprecation.
-    warnings.simplefilter("ignore")
-    import pyworld
 
 # Analysis chosen for speed: dio (not harvest) refined by stonemask, 5 ms frames, and D4C
 # aperiodicity (the costliest step) on every second frame only, interpolated between.

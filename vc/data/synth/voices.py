@@ -8,9 +8,8 @@ speed, and flite/festival voices made into new speakers by WORLD resynthesis.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
-from vc.errors import VCError
 
 Engine = Literal["espeak", "flite", "festival"]
 
@@ -85,48 +84,3 @@ SPEAKERS: tuple[Speaker, ...] = (
     Speaker("espeak_f4", "espeak", "en-us+f5", "female", pitch=50, speed=190),
     Speaker("espeak_m3", "espeak", "en-gb-scotland+m1", "male", pitch=70, speed=185),
 )
-
-DEFAULT_NUM_SPEAKERS = 4
-
-
-def all_speakers() -> tuple[Speaker, ...]:
-    """Every available speaker in order: the canonical ones, then the generated ones."""
-    from vc.data.synth.generated import generated_speakers
-
-    return SPEAKERS + generated_speakers()
-
-
-def select_speakers(num_speakers: int | None = None, voices: Sequence[str] | None = None) -> list[Speaker]:
-    """The first ``num_speakers`` speakers of ``all_speakers()``, or those named in ``voices``, in that order.
-
-    Up to 14 that is the canonical list; more adds generated speakers after it.
-    """
-    if num_speakers is not None and voices is not None:
-        raise VCError("give either a number of speakers or a list of voices, not both")
-    if voices is not None:
-        return _by_id(voices)
-    n = DEFAULT_NUM_SPEAKERS if num_speakers is None else num_speakers
-    available = all_speakers()
-    if not 1 <= n <= len(available):
-        raise VCError(
-            f"number of speakers must be between 1 and {len(available)} (the {len(SPEAKERS)} canonical "
-            f"voices and {len(available) - len(SPEAKERS)} generated ones), got {n}"
-        )
-    return list(available[:n])
-
-
-def _by_id(voices: Sequence[str]) -> list[Speaker]:
-    known = {speaker.id: speaker for speaker in all_speakers()}
-    if not voices:
-        raise VCError("the list of voices is empty")
-    unknown = [v for v in voices if v not in known]
-    if unknown:
-        canonical = ", ".join(s.id for s in SPEAKERS)
-        raise VCError(
-            f"unknown voice '{unknown[0]}' (known voices: {canonical}, and {len(known) - len(SPEAKERS)} "
-            "generated ones that 'vc corpus voices' lists)"
-        )
-    duplicates = sorted({v for v in voices if list(voices).count(v) > 1})
-    if duplicates:
-        raise VCError(f"voice '{duplicates[0]}' is listed more than once")
-    return [known[v] for v in voices]
