@@ -20,10 +20,10 @@
 # target compares different sentences; speaker similarity and the English ASR (allison's eval
 # prompts as the source) are the scores that mean something here.
 # Time on a 2-core CPU: stage 0 took 58 s with the download (190 MB of .debs; 5,354 files decoded,
-# 4,018 kept: 4.25 h), a rerun 1 s; stage 1 a second or two. Stages 2-8 are not timed yet: the
-# quick configs train for as many steps as in the synthetic demo (CycleGAN-VC about 5 min and
-# disentangle about 5.5 min there), on more data to extract and score. Real results need the
-# *_paper.yaml configs on a GPU.
+# 4,018 kept: 4.25 h), a rerun 1 s. Stages 0-8 with the packages fetched: 16 min 34 s (CycleGAN-VC
+# 4.3 min, disentangle 4.6 min, scoring and the report 8 min); the table is in docs/recipes.md.
+# The speaker moves but the words are lost on these quick CPU configs: real results need the
+# *_paper.yaml configs on a GPU (--ngpu 1).
 set -euo pipefail
 cd "$(dirname "$0")"
 
