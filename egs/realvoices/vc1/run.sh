@@ -16,9 +16,10 @@
 # 10 eval ones (2-8 s; allison's in English, for the English ASR), 10 dev, at most 250 for
 # training; june is held out (a one-shot target: her recordings go to data/heldout, her eval ones
 # to data/eval). Change it with --local_data_opts "--n_eval 10 --n_dev 10 --max_train 250".
-# Not parallel: no two speakers say the same prompt in the same language, so MCD-DTW against the
-# target compares different sentences; speaker similarity and the English ASR (allison's eval
-# prompts as the source) are the scores that mean something here.
+# Not parallel: no two speakers say the same prompt in the same language, so the evaluation is
+# non-parallel (--eval_parallel false): no MCD or F0; speaker similarity to each target's other
+# recordings, and for allison's English speech the ASR's WER against its reading of the copy
+# synthesis (--asr_spks allison).
 # Time on a 2-core CPU: stage 0 took 58 s with the download (190 MB of .debs; 5,354 files decoded,
 # 4,018 kept: 4.25 h), a rerun 1 s. Stages 0-8 with the packages fetched: 16 min 34 s (CycleGAN-VC
 # 4.3 min, disentangle 4.6 min, scoring and the report 8 min); the table is in docs/recipes.md.
