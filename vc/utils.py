@@ -91,4 +91,4 @@ def current_umask() -> int:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")  # transcripts are UTF-8 whatever the locale (recipes set LC_ALL=C)

@@ -120,11 +120,17 @@ def converted_set(converted: dict[str, str], data: DataDir, tgt: str, parallel: 
     if not converted:
         raise DataError("the converted set lists no utterances")
     items = []
+    pairs: dict[str, dict[str, str]] = {}  # non-parallel: each source's pairing, made once
     for utt, path in sorted(converted.items()):
         src = data.utt2spk.get(utt)
         if src is None:
             raise DataError(f"converted utterance {utt!r} is not in the data dir")
-        target_utt = _target_utt(data, utt, src, tgt) if parallel else paired_recordings(data, src, tgt)[utt]
+        if parallel:
+            target_utt = _target_utt(data, utt, src, tgt)
+        else:
+            if src not in pairs:
+                pairs[src] = paired_recordings(data, src, tgt)
+            target_utt = pairs[src][utt]
         items.append(Item(utt, src, target_utt, path))
     return EvalSet("converted", data, tgt, items, parallel)
 

@@ -30,7 +30,7 @@ from vc.audio.io import resample, save_wav
 from vc.data.realvoices.fetch import fetch_packages
 from vc.data.realvoices.speakers import Recording, Speaker, list_recordings, select_speakers
 from vc.errors import AudioError, DataError, VCError
-from vc.utils import atomic_path
+from vc.utils import atomic_write_text
 
 SAMPLE_RATE = 16000
 # A prompt with less speech than this teaches little and cannot be scored (single digits, letters).
@@ -225,8 +225,7 @@ def _write_table(path: Path, header: tuple[str, ...], rows: list[tuple[str, ...]
 
 
 def _write_lines(path: Path, lines: list[str]) -> None:
-    with atomic_path(path) as tmp:
-        tmp.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+    atomic_write_text(path, "".join(f"{line}\n" for line in lines))
 
 
 def _read_table(path: Path, header: tuple[str, ...]) -> list[tuple[str, ...]]:
