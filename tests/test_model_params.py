@@ -45,7 +45,7 @@ def nested(base: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
 
 BAD = [  # (model, its valid params, dotted key, bad value, the message)
     ("cyclegan_vc", GAN, "generator.kernal", 5,
-     r"model_params\.generator\.kernal: unknown key \(expected one of: channels, .*kernel, "),
+     r"model_params\.generator\.kernal: unknown key \(expected one of: causal, channels, .*kernel, "),
     ("cyclegan_vc", GAN, "discriminator.bogus", 1,
      r"model_params\.discriminator\.bogus: unknown key \(expected one of: channels, "),
     ("cyclegan_vc", GAN, "generator.kernel", "three", r"model_params\.generator\.kernel: expected int, got 'three'"),

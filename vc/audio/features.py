@@ -30,18 +30,22 @@ def config_mel_basis(cfg: FeatureConfig) -> np.ndarray:
 
 
 class Spectrogram(nn.Module):
-    """Magnitude STFT with centred, zero-padded frames (librosa's defaults since 0.10)."""
+    """Magnitude STFT with centred, zero-padded frames (librosa's defaults since 0.10).
 
-    def __init__(self, cfg: FeatureConfig) -> None:
+    ``center=False`` frames the input as given, for a caller that pads it itself (a stream
+    computing frames as their samples arrive)."""
+
+    def __init__(self, cfg: FeatureConfig, center: bool = True) -> None:
         super().__init__()
         self.n_fft, self.hop_length, self.win_length = cfg.n_fft, cfg.hop_length, cfg.win_size
+        self.center = center
         # Periodic Hann, as librosa/scipy get_window(fftbins=True) make it.
         self.register_buffer("window", torch.hann_window(cfg.win_size, periodic=True), persistent=False)
 
     def stft(self, wav: torch.Tensor) -> torch.Tensor:
         return torch.stft(
             wav, self.n_fft, self.hop_length, self.win_length, self.window,
-            center=True, pad_mode="constant", return_complex=True,
+            center=self.center, pad_mode="constant", return_complex=True,
         )
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
@@ -53,8 +57,8 @@ class Spectrogram(nn.Module):
 class LogLinearSpectrogram(Spectrogram):
     """log(max(|STFT|, floor)): [batch, n_fft // 2 + 1, frames]."""
 
-    def __init__(self, cfg: FeatureConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: FeatureConfig, center: bool = True) -> None:
+        super().__init__(cfg, center)
         self.log_floor = cfg.log_floor
 
     def forward(self, wav: torch.Tensor) -> torch.Tensor:
@@ -64,8 +68,8 @@ class LogLinearSpectrogram(Spectrogram):
 class LogMelSpectrogram(Spectrogram):
     """log(max(mel @ |STFT|, floor)): [batch, n_mels, frames]."""
 
-    def __init__(self, cfg: FeatureConfig) -> None:
-        super().__init__(cfg)
+    def __init__(self, cfg: FeatureConfig, center: bool = True) -> None:
+        super().__init__(cfg, center)
         self.log_floor = cfg.log_floor
         self.register_buffer("mel", torch.from_numpy(config_mel_basis(cfg).copy()), persistent=False)
 
@@ -73,12 +77,12 @@ class LogMelSpectrogram(Spectrogram):
         return torch.matmul(self.mel, super().forward(wav)).clamp_min(self.log_floor).log()
 
 
-def spectral_extractor(cfg: FeatureConfig) -> Spectrogram:
+def spectral_extractor(cfg: FeatureConfig, center: bool = True) -> Spectrogram:
     """The torch module computing ``cfg.kind`` (logmel or linear)."""
     if cfg.kind == "logmel":
-        return LogMelSpectrogram(cfg)
+        return LogMelSpectrogram(cfg, center)
     if cfg.kind == "linear":
-        return LogLinearSpectrogram(cfg)
+        return LogLinearSpectrogram(cfg, center)
     raise ValueError(f"kind {cfg.kind!r} is not a spectral feature; WORLD lives in vc.audio.world")
 
 

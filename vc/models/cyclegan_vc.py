@@ -8,16 +8,19 @@ from the data, nothing is hard-coded.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vc.config import PositiveInt
+from vc.config import NonNegativeInt, PositiveInt
 from vc.errors import ConfigError
 from vc.models.content import build_phonetic
 from vc.models.registry import build_network, register_model
+from vc.nn.streaming import FrameStream
 from vc.nn import GANLoss, GatedConv2d, GatedUpsample2d, PatchGAN2d, ResidualBlock1d, conv, norm_layer
 from vc.train.model import StepContext, TrainableModel
 
@@ -35,6 +38,12 @@ class Generator212(nn.Module):
     fill in). With ``cond_dim`` the residual blocks take a condition vector through
     conditional instance norm (StarGAN-VC2's speaker pair). Output [B, dim, T] for any T:
     the down/upsampling is cropped back to the input size.
+
+    With ``causal`` the generator streams (vc.nn.streaming): every conv is causal in time,
+    only the feature axis is down- and upsampled, and each frame is normalised alone
+    (``norm: frame``; instance norm over a whole utterance cannot stream). It then looks
+    ``lookahead`` frames ahead: its body runs on the input padded with that many frames
+    and the first outputs are dropped, so output t sees input frames up to t + lookahead.
     """
 
     def __init__(
@@ -51,51 +60,69 @@ class Generator212(nn.Module):
         kernel: PositiveInt = 5,
         masked: bool = True,
         cond_dim: PositiveInt | None = None,
+        causal: bool = False,
+        lookahead: NonNegativeInt = 0,
+        norm: Literal["instance", "frame"] = "instance",
     ) -> None:
         super().__init__()
         if len(up_channels) != len(down_channels):
             raise ValueError("up_channels must have one entry per down_channels entry (same scale factor)")
-        self.masked = masked
-        self.first = GatedConv2d(2 if masked else 1, channels, first_kernel, norm="none")
+        if causal and (norm == "instance" or cond_dim):
+            raise ValueError("a causal generator needs norm: frame (instance norm spans the whole utterance)")
+        if lookahead and not causal:
+            raise ValueError("lookahead is the causal generator's setting; the default generator sees the "
+                             "whole utterance")
+        self.masked, self.dim, self.causal, self.lookahead = masked, dim, causal, lookahead
+        self.first = GatedConv2d(2 if masked else 1, channels, first_kernel, norm="none", causal=causal)
+        stride = (2, 1) if causal else 2  # a causal network keeps every frame
         downs, ch, height = [], channels, dim
         for out in down_channels:
-            downs.append(GatedConv2d(ch, out, kernel, stride=2))
+            downs.append(GatedConv2d(ch, out, kernel, stride=stride, norm=norm, causal=causal))
             ch, height = out, conv_out_size(height, kernel, 2)
         self.down = nn.Sequential(*downs)
         self.bottleneck_channels, self.bottleneck_height = ch, height
         flat = ch * height
-        # No conv bias before instance norm: the norm would cancel it.
+        # No conv bias before a norm: the norm would cancel it.
         self.to_1d = nn.Sequential(conv(1, flat, residual_channels, 1, bias=False),
-                                   norm_layer("instance", 1, residual_channels))
-        norm = "cin" if cond_dim else "instance"
+                                   norm_layer(norm, 1, residual_channels))
         self.residual = nn.ModuleList(
-            ResidualBlock1d(residual_channels, residual_kernel, norm=norm, cond_dim=cond_dim,
-                            hidden_channels=residual_hidden or 2 * residual_channels)
+            ResidualBlock1d(residual_channels, residual_kernel, norm="cin" if cond_dim else norm,
+                            cond_dim=cond_dim, hidden_channels=residual_hidden or 2 * residual_channels,
+                            causal=causal)
             for _ in range(residual_blocks))
         self.to_2d = nn.Sequential(conv(1, residual_channels, flat, 1, bias=False),
-                                   norm_layer("instance", 1, flat))
+                                   norm_layer(norm, 1, flat))
         ups = []
         for out in up_channels:
-            ups.append(GatedUpsample2d(ch, out, kernel, factor=2))
+            ups.append(GatedUpsample2d(ch, out, kernel, factor=2, norm=norm, causal=causal))
             ch = out
         self.up = nn.Sequential(*ups)
-        self.last = conv(2, ch, 1, first_kernel)
+        self.last = conv(2, ch, 1, first_kernel, causal=causal)
 
     def forward(self, feats: torch.Tensor, mask: torch.Tensor | None = None,
                 cond: torch.Tensor | None = None) -> torch.Tensor:
-        batch, dim, frames = feats.shape
-        if self.masked:
-            mask = torch.ones_like(feats) if mask is None else mask
-            h = torch.stack([feats * mask, mask], dim=1)
-        else:
-            h = feats[:, None]
+        frames = feats.shape[-1]
+        h = F.pad(self.prepare(feats, mask), (0, self.lookahead))
+        return self.body(h, cond)[..., self.lookahead:self.lookahead + frames]
+
+    def prepare(self, feats: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """[B, dim, T] features (and mask) -> the [B, channels, dim, T] input of :meth:`body`."""
+        if not self.masked:
+            return feats[:, None]
+        mask = torch.ones_like(feats) if mask is None else mask
+        return torch.stack([feats * mask, mask], dim=1)
+
+    def body(self, h: torch.Tensor, cond: torch.Tensor | None = None) -> torch.Tensor:
+        """Every layer, on prepared input: [B, dim, T'] out (T' = T, or T rounded up to the
+        time stride and cropped by :meth:`forward`)."""
+        batch = h.shape[0]
         h = self.down(self.first(h))
         t = h.shape[-1]
         h = self.to_1d(h.reshape(batch, -1, t))
         for block in self.residual:
             h = block(h, cond)
         h = self.to_2d(h).reshape(batch, self.bottleneck_channels, self.bottleneck_height, t)
-        return self.last(self.up(h))[:, 0, :dim, :frames]
+        return self.last(self.up(h))[:, 0, :self.dim]
 
 
 @dataclass
@@ -213,3 +240,14 @@ class CycleGANVC(TrainableModel):
         if direction not in ("xy", "yx"):
             raise ValueError(f"direction must be 'xy' or 'yx', got {direction!r}")
         return (self.g_xy if direction == "xy" else self.g_yx)(feats)
+
+    def frame_stream(self, direction: str = "xy") -> FrameStream:
+        """Normalised source frames in blocks -> target frames, ``lookahead`` frames behind,
+        with a copy of the generator of its own (causal generators only)."""
+        if direction not in ("xy", "yx"):
+            raise ValueError(f"direction must be 'xy' or 'yx', got {direction!r}")
+        generator = copy.deepcopy(self.g_xy if direction == "xy" else self.g_yx)
+        if not generator.causal:
+            raise ConfigError("this CycleGAN-VC generator sees the whole utterance and cannot stream; train one "
+                              "with model_params.generator.causal: true (conf/cyclegan_stream_quick.yaml)")
+        return FrameStream(generator, generator.prepare, generator.body, generator.lookahead)
