@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 STAMP := $(VENV)/.installed
-APT_PACKAGES := festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite espeak-ng sox chromium chromium-driver dataset-fashion-mnist
+APT_PACKAGES := libportaudio2 festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts flite espeak-ng sox chromium chromium-driver dataset-fashion-mnist
 # glibc's default allocator makes large-activation timings noisy on these machines;
 # ../shared/ANCHORS.md took its figures with these settings, so ours use them too.
 BENCH_ENV := MALLOC_MMAP_MAX_=0 MALLOC_TRIM_THRESHOLD_=68719476736 MALLOC_TOP_PAD_=1073741824
@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
 	$(PIP) install -q "setuptools<81" wheel
-	$(PIP) install -q -e ".[dev,eval,image,realvoices]"
+	$(PIP) install -q -e ".[dev,eval,image,realvoices,soundcard]"
 	# resemblyzer declares the obsolete `typing` backport; its real needs come with [eval].
 	$(PIP) install -q --no-deps resemblyzer
 	touch $@

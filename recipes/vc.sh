@@ -17,15 +17,19 @@
 #      phones), exp/phones, and print its phone error rate on dump/dev
 #   5  train each of --systems: cyclegan (CycleGAN-VC on src_spk <-> tgt_spk, exp/cyclegan_<src>_<tgt>),
 #      stargan (StarGAN-VC on every training speaker, exp/stargan) and disentangle (content
-#      encoder + speaker encoders + decoder on every training speaker, exp/disentangle);
+#      encoder + speaker encoders + decoder on every training speaker, exp/disentangle), and
+#      their streaming twins with causal networks (cyclegan_stream, disentangle_stream:
+#      exp/cyclegan_stream_<src>_<tgt>, exp/disentangle_stream; vc stream, docs/stream.md);
 #      --tag T appends _T to these names. --ngpu/--num_nodes/--cpu_procs > 1: DDP under torchrun
 #   6  convert the parallel eval set src_spk -> tgt_spk with each system and each of --vocoders
 #      (gl: Griffin-Lim; world: WORLD synthesis, for WORLD features; or a vocoder experiment
 #      dir; auto: gl and whichever of ../voc1's parallel_wavenet and wavenet are trained)
 #                                                                 <exp>/convert/eval_<vocoder>;
-#      the multi-target systems (stargan, disentangle) also to each --extra_tgt_spks speaker
+#      (and rtisi_la or rtpghi, the streaming vocoders, for any system: the *_stream systems
+#      then run in 20 ms blocks, as vc stream does);
+#      the multi-target systems (stargan, disentangle[_stream]) also to each --extra_tgt_spks speaker
 #                                                                 <exp>/convert/eval_<spk>_<vocoder>;
-#      disentangle also one-shot to each --heldout_spks speaker from --n_ref of their
+#      disentangle[_stream] also one-shot to each --heldout_spks speaker from --n_ref of their
 #      recordings in data/heldout                                 <exp>/convert/eval_oneshot_<spk>_<vocoder>
 #   7  score every conversion and, per target, four references: the unconverted source (lower
 #      bound, exp/reference/source_<src>_<tgt>), the target's real recordings (upper bound,
@@ -52,6 +56,8 @@ systems="cyclegan stargan disentangle"
 cyclegan_conf=conf/cyclegan_quick.yaml
 stargan_conf=conf/stargan_quick.yaml
 disentangle_conf=conf/disentangle_quick.yaml
+cyclegan_stream_conf=conf/cyclegan_stream_quick.yaml
+disentangle_stream_conf=conf/disentangle_stream_quick.yaml
 phones_conf=conf/phones_quick.yaml  # the phone recogniser's config; none: no phones, no recogniser
 vocoders=auto     # auto, or gl, world and/or vocoder experiment dirs (../voc1 trains them on these features)
 eval_metrics=mcd,f0,speaker,asr,mos
@@ -60,7 +66,8 @@ asr_spks=""         # speakers whose speech the (English) ASR scores; empty: eve
 help_message="Usage: $0 [options]; the stages are listed at the top of $(readlink -f "$0")
   $common_help
   --stop_stage 8 --src_spk SPK --tgt_spk SPK --extra_tgt_spks \"spk ...\" --n_ref 5
-  --systems \"cyclegan stargan disentangle\" --cyclegan_conf FILE --stargan_conf FILE --disentangle_conf FILE
+  --systems \"cyclegan stargan disentangle cyclegan_stream disentangle_stream\" --cyclegan_conf FILE
+  --stargan_conf FILE --disentangle_conf FILE --cyclegan_stream_conf FILE --disentangle_stream_conf FILE
   --phones_conf FILE|none --vocoders auto --eval_metrics mcd,f0,speaker,asr,mos --eval_parallel true
   --asr_spks \"spk ...\""
 
@@ -74,18 +81,24 @@ SECONDS=0
 
 # Where each system's experiment lives, its config, and what it trains on.
 exp_dir() {
-  case $1 in cyclegan) echo "exp/cyclegan_${src_spk}_${tgt_spk}${tag:+_$tag}" ;;
-             stargan|disentangle) echo "exp/$1${tag:+_$tag}" ;; esac
+  case $1 in cyclegan|cyclegan_stream) echo "exp/$1_${src_spk}_${tgt_spk}${tag:+_$tag}" ;;
+             stargan|disentangle|disentangle_stream) echo "exp/$1${tag:+_$tag}" ;; esac
 }
 conf_of() {
   if [ -n "$conf" ]; then echo "$conf"; return; fi
-  case $1 in cyclegan) echo "$cyclegan_conf" ;; stargan) echo "$stargan_conf" ;; disentangle) echo "$disentangle_conf" ;; esac
+  case $1 in cyclegan) echo "$cyclegan_conf" ;; stargan) echo "$stargan_conf" ;; disentangle) echo "$disentangle_conf" ;;
+             cyclegan_stream) echo "$cyclegan_stream_conf" ;; disentangle_stream) echo "$disentangle_stream_conf" ;; esac
 }
-speakers_of() { case $1 in cyclegan) echo "--speakers $src_spk,$tgt_spk" ;; *) echo "" ;; esac; }
-name_of() { case $1 in cyclegan) echo CycleGAN-VC ;; stargan) echo StarGAN-VC ;; disentangle) echo Disentangle ;; esac; }
-multi_target() { case $1 in stargan|disentangle) true ;; *) false ;; esac; }
+speakers_of() { case $1 in cyclegan|cyclegan_stream) echo "--speakers $src_spk,$tgt_spk" ;; *) echo "" ;; esac; }
+name_of() {
+  case $1 in cyclegan) echo CycleGAN-VC ;; stargan) echo StarGAN-VC ;; disentangle) echo Disentangle ;;
+             cyclegan_stream) echo "CycleGAN-VC streaming" ;; disentangle_stream) echo "Disentangle streaming" ;; esac
+}
+multi_target() { case $1 in stargan|disentangle|disentangle_stream) true ;; *) false ;; esac; }
+oneshot_system() { case $1 in disentangle|disentangle_stream) true ;; *) false ;; esac; }
 for system in $systems; do
-  [ -n "$(exp_dir "$system")" ] || die "unknown system '$system' (cyclegan, stargan, disentangle)"
+  [ -n "$(exp_dir "$system")" ] ||
+    die "unknown system '$system' (cyclegan, stargan, disentangle, cyclegan_stream, disentangle_stream)"
 done
 [ -z "$conf" ] || [ "$(echo $systems | wc -w)" -eq 1 ] ||
   die "--conf takes the config of one system; with --systems \"$systems\" use --<system>_conf"
@@ -104,12 +117,14 @@ fi
 # Every target of the report: --tgt_spk; --extra_tgt_spks when a multi-target system converts
 # to them; --heldout_spks when disentangle converts to them one-shot.
 extra_targets() { for system in $systems; do if multi_target "$system"; then echo "$extra_tgt_spks"; return; fi; done; }
-oneshot_targets() { if has_system disentangle; then echo "$heldout_spks"; fi; }
+oneshot_targets() { for system in $systems; do if oneshot_system "$system"; then echo "$heldout_spks"; return; fi; done; }
 targets="$tgt_spk $(extra_targets) $(oneshot_targets)"
 
-vocoder_name() { case $1 in gl|world) echo "$1" ;; *) basename "$1" ;; esac; }
+vocoder_name() { case $1 in gl|world|rtisi_la|rtpghi) echo "$1" ;; *) basename "$1" ;; esac; }
 vocoder_args() { case $1 in gl) echo "--vocoder gl --iters $gl_iters" ;; *) echo "--vocoder $1" ;; esac; }
-vocoder_title() { case $1 in gl) echo "Griffin-Lim" ;; world) echo WORLD ;; *) basename "$1" ;; esac; }
+# A streaming system with a streaming vocoder converts as `vc stream` does, in 20 ms blocks.
+stream_args() { case $1:$2 in *_stream:rtisi_la|*_stream:rtpghi) echo "--stream-block-ms 20" ;; esac; }
+vocoder_title() { case $1 in gl) echo "Griffin-Lim" ;; world) echo WORLD ;; rtisi_la) echo RTISI-LA ;; rtpghi) echo RTPGHI ;; *) basename "$1" ;; esac; }
 copy_dir() { echo "exp/copysynth_$(vocoder_name "$1")/eval"; }
 # The metrics of a row whose words speaker $1 says: no asr where the ASR cannot read $1, no
 # mcd or f0 on a non-parallel eval set.
@@ -224,7 +239,7 @@ conversions() {
       for spk in $extra_tgt_spks; do
         printf '%s\t%s\t%s\t%s\n' "$system" "eval_${spk}_$(vocoder_name "$vocoder")" "$spk" "$vocoder"
       done
-      [ "$system" = disentangle ] || continue
+      oneshot_system "$system" || continue
       for spk in $heldout_spks; do
         printf '%s\t%s\t%s\t%s\n' "$system" "eval_oneshot_${spk}_$(vocoder_name "$vocoder")" "$spk" "$vocoder"
       done
@@ -248,7 +263,7 @@ if [ "$stage" -le 6 ] && [ "$stop_stage" -ge 6 ]; then
     # shellcheck disable=SC2046,SC2086
     ${train_cmd} "$exp/log/convert_$set.log" \
       vc convert --model "$exp" --src-spk "$src_spk" $target_args --data data/eval \
-        $(vocoder_args "$vocoder") --nj "$nj" --out "$exp/convert/$set" </dev/null
+        $(vocoder_args "$vocoder") $(stream_args "$system" "$vocoder") --nj "$nj" --out "$exp/convert/$set" </dev/null
     tail -n 3 "$exp/log/convert_$set.log" | head -n 1
   done
 fi

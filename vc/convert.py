@@ -138,7 +138,7 @@ class Converter:
             name = recording[2] if len(recording) > 2 else f"reference {i + 1}"  # type: ignore[misc]
             feats = self._features(self._prepare(wav, sr, name))
             feats_all.append(feats)
-            x = self._normalizer(None).normalize(feats) if self.normalize == "global" else feats
+            x = self.normalizer(None).normalize(feats) if self.normalize == "global" else feats
             with torch.inference_mode():
                 try:
                     vector = self._autocast(self.model.reference_vector)(
@@ -193,7 +193,7 @@ class Converter:
             raise DataError(f"features of shape {list(feats.shape)}: this model takes [frames, {cfg.dim}] "
                             f"({cfg.kind} features)")
         source = np.asarray(feats, dtype=np.float32)
-        src_stats, tgt_stats = self._normalizer(src), self._normalizer(tgt)
+        src_stats, tgt_stats = self.normalizer(src), self.normalizer(tgt)
         x = src_stats.normalize(source) if src_stats is not None else source
         with torch.inference_mode():
             y = self._run_chunked(route, torch.from_numpy(np.ascontiguousarray(x.T)).to(self.device)[None])
@@ -264,7 +264,7 @@ class Converter:
 
         return call
 
-    def _normalizer(self, spk: Target | None) -> FeatureStats | None:
+    def normalizer(self, spk: Target | None) -> FeatureStats | None:
         """Statistics of a training speaker (per-speaker normalisation) or the global ones."""
         if self.normalize == "none":
             return None

@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-ema", action="store_true", help="use the trained weights, not their moving average")
     p.add_argument("--chunk-frames", type=int, default=512,
                    help="convert longer inputs in overlapping chunks of this many frames; 0: whole [512]")
+    p.add_argument("--stream-block-ms", type=float, metavar="MS",
+                   help="convert each input as 'vc stream' does, in blocks of MS milliseconds (a causal model "
+                        "and a streaming --vocoder: rtisi_la or rtpghi), the output lined up with the input")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N [auto]")
     p.add_argument("--bf16", action="store_true",
                    help="run the model under bf16 autocast (about 2.5x faster on CPUs with AMX/AVX512-BF16)")
@@ -110,6 +113,7 @@ class _Job:
     out: Path
     single: bool
     allow_pipes: bool
+    stream_block: int | None  # samples: convert through a StreamingConverter in blocks of this many
 
     def path(self, utt: str) -> Path:
         return self.out if self.single else self.out / f"{utt}.wav"
@@ -137,8 +141,11 @@ def run(args: argparse.Namespace) -> int:
     _check_jobs(converter, args.nj)
     opts = {"n_iter": args.iters} if args.vocoder == "gl" else {}
     target = _reference(converter, args.ref) if args.ref else args.tgt_spk
-    converter.check(args.src_spk, target, args.vocoder, **opts)
-    job = _Job(converter, args.src_spk, target, args.vocoder, opts, args.seed, out, single, args.allow_pipes)
+    stream_block = _stream_block(converter, args, target)
+    if stream_block is None:
+        converter.check(args.src_spk, target, args.vocoder, **opts)
+    job = _Job(converter, args.src_spk, target, args.vocoder, opts, args.seed, out, single, args.allow_pipes,
+               stream_block)
     start = time.perf_counter()
     written: list[_Written] = []
     new_dir = None if single or out.exists() else out
@@ -208,6 +215,20 @@ def _reference(converter: Converter, paths: list[str]) -> SpeakerReference:
     return converter.reference(recordings)
 
 
+def _stream_block(converter: Converter, args: argparse.Namespace, target: Target) -> int | None:
+    """--stream-block-ms in samples, checked by building the stream once; None without it."""
+    if args.stream_block_ms is None:
+        return None
+    from vc.errors import ConfigError
+    from vc.stream import StreamingConverter
+
+    if not args.stream_block_ms > 0:
+        raise ConfigError(f"--stream-block-ms must be positive, got {args.stream_block_ms}")
+    block = round(args.stream_block_ms * converter.sample_rate / 1000)
+    StreamingConverter(converter, args.src_spk, target, args.vocoder, block=block, seed=args.seed)
+    return block
+
+
 def _check_jobs(converter: Converter, nj: int) -> None:
     from vc.errors import ConfigError
 
@@ -266,8 +287,15 @@ def _convert_shard(job: _Job, inputs: list[_Input]) -> list[_Written]:
     with removed_on_error(lambda: (w.path for w in written), None):
         for item in inputs:
             wav = item.load(conv.sample_rate, conv.feature_config.win_size, job.allow_pipes)
-            out = conv.convert(wav, conv.sample_rate, job.src, job.tgt, job.vocoder, seed=job.seed, name=item.label,
-                               **job.vocoder_opts)
+            if job.stream_block is None:
+                out = conv.convert(wav, conv.sample_rate, job.src, job.tgt, job.vocoder, seed=job.seed,
+                                   name=item.label, **job.vocoder_opts)
+            else:
+                from vc.stream import StreamingConverter
+
+                stream = StreamingConverter(conv, job.src, job.tgt, job.vocoder, block=job.stream_block,
+                                            seed=job.seed)
+                out = stream.convert_in_blocks(wav)
             save_wav(job.path(item.utt), out, conv.sample_rate)
             written.append(_Written(item.utt, job.path(item.utt), len(out) / conv.sample_rate))
     return written

@@ -16,17 +16,26 @@ Networks (all widths from ``model_params``; features are [B, dim, T] with ``dim`
 * Speaker encoders: a lookup table per training speaker (multi-target) and/or
   :class:`ReferenceEncoder` (any utterance -> vector, so unseen speakers convert one-shot).
 * :class:`Decoder`: upsampling residual convs conditioned on the speaker vector by AdaIN
-  (default), addition or concatenation; the patcher's generator is another Decoder.
+  (default), its per-frame twin AdaLN, addition or concatenation; the patcher's generator
+  is another Decoder.
 
 Training runs in phases, one batch per trainer step (see :class:`Schedule`):
 autoencoder pre-training, classifier pre-training, the adversarial phase (``k``
 classifier steps, then an autoencoder step with loss recon + alpha * adversarial term, alpha ramped: -CE as Chou
 et al., or confusion toward uniform; or gradient reversal), then the patcher. The phase is a function of the step, so a run
 resumes exactly at any phase.
+
+With ``model_params.causal`` the content encoder, decoder and patcher stream
+(vc.nn.streaming, :meth:`Disentangle.frame_stream`): causal convs, every frame kept, no
+sequence layer, no statistic over the utterance (per-frame norms or none; AdaIN's per-frame
+twin ``adaln``). The model then reads ``lookahead`` frames ahead: the content
+encoder reads the features padded with that many zero frames and the first decoded frames
+are dropped. The reference encoder reads whole recordings up front and stays as it is.
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -40,13 +49,17 @@ from vc.config import NonNegativeInt, PositiveInt
 from vc.errors import ConfigError
 from vc.models.content import build_phonetic
 from vc.models.registry import build_network, register_model
-from vc.nn import ConditionalInstanceNorm, ConvBank1d, GANLoss, PatchGAN2d, PixelShuffle1d, reverse_gradient
+from vc.nn import (ConditionalInstanceNorm, ConvBank1d, GANLoss, PatchGAN2d, PixelShuffle1d, conv, norm_layer,
+                   reverse_gradient)
+from vc.nn.layers import ConditionalFrameNorm
+from vc.nn.streaming import FrameNorm, FrameStream
 from vc.train.config import TrainConfig
 from vc.train.model import StepContext, TrainableModel
 
 SpeakerEncoderKind = Literal["lookup", "reference", "both"]
-Conditioning = Literal["adain", "add", "concat"]
+Conditioning = Literal["adain", "add", "concat", "adaln"]
 SequenceKind = Literal["gru", "attention", "none"]
+NormKind = Literal["instance", "frame", "none"]
 PHASES = ("autoencoder", "classifier", "adversarial", "patcher")
 
 
@@ -59,18 +72,29 @@ def _check_factors(name: str, factors: tuple[int, ...]) -> None:
         raise ValueError(f"{name} needs one factor >= 1 per block, got {list(factors)}")
 
 
-class DownBlock(nn.Module):
-    """conv -> IN -> act -> conv (stride ``factor``) -> IN -> act, plus an average-pooled shortcut."""
+def _check_causal(factors: tuple[int, ...], sequence: str) -> None:
+    """A network of a causal model keeps every frame and reads no whole sequence."""
+    if any(f != 1 for f in factors):
+        raise ValueError(f"a causal model (model_params.causal) keeps every frame: factors must all be 1, "
+                         f"got {list(factors)}")
+    if sequence != "none":
+        raise ValueError(f"a causal model (model_params.causal) needs sequence: none, got {sequence!r} "
+                         "(it reads the whole utterance)")
 
-    def __init__(self, channels: int, kernel: int, factor: int, norm: bool) -> None:
+
+class DownBlock(nn.Module):
+    """conv -> norm -> act -> conv (stride ``factor``) -> norm -> act, plus an average-pooled shortcut."""
+
+    def __init__(self, channels: int, kernel: int, factor: int, norm: NormKind, causal: bool = False) -> None:
         super().__init__()
         self.factor = factor
-        pad = kernel // 2
-        # No conv bias before an instance norm: the norm would cancel it.
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad, bias=not norm)
-        self.conv2 = nn.Conv1d(channels, channels, kernel, stride=factor, padding=pad, bias=not norm)
-        self.norm1 = nn.InstanceNorm1d(channels, affine=True) if norm else nn.Identity()
-        self.norm2 = nn.InstanceNorm1d(channels, affine=True) if norm else nn.Identity()
+        # No conv bias before an instance norm: the norm would cancel it. A per-frame norm
+        # (over channels) keeps a per-channel offset, so the bias stays.
+        bias = norm != "instance"
+        self.conv1 = conv(1, channels, channels, kernel, bias=bias, causal=causal)
+        self.conv2 = conv(1, channels, channels, kernel, stride=factor, bias=bias, causal=causal)
+        self.norm1 = norm_layer(norm, 1, channels)
+        self.norm2 = norm_layer(norm, 1, channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = _act(self.norm1(self.conv1(x)))
@@ -115,20 +139,32 @@ class SequenceLayer(nn.Module):
 
 
 class ContentEncoder(nn.Module):
-    """[B, dim, T] -> content code [B, code_dim, ceil(T / downsample)], instance-normalised."""
+    """[B, dim, T] -> content code [B, code_dim, ceil(T / downsample)], normalised by ``code_norm``
+    without affine (``instance``: over the utterance; ``frame``: each frame over its channels).
+
+    ``norm`` is the down blocks' (with affine). ``causal`` (set from the model) makes every
+    conv causal and needs factors all 1, sequence none and norms that are not instance.
+    """
 
     def __init__(self, dim: PositiveInt, channels: PositiveInt = 256, bank_size: PositiveInt = 8,
                  bank_channels: PositiveInt = 128, kernel: PositiveInt = 5,
                  factors: tuple[PositiveInt, ...] = (1, 2, 2), sequence: SequenceKind = "gru",
-                 code_dim: PositiveInt = 128) -> None:
+                 code_dim: PositiveInt = 128, norm: NormKind = "instance", code_norm: NormKind = "instance",
+                 causal: bool = False) -> None:
         super().__init__()
         _check_factors("factors", factors)
-        self.bank = ConvBank1d(dim, bank_size, bank_channels)
+        if causal:
+            _check_causal(factors, sequence)
+            for key, kind in (("norm", norm), ("code_norm", code_norm)):
+                if kind == "instance":
+                    raise ValueError(f"a causal model (model_params.causal) needs {key}: frame or none, got "
+                                     "'instance' (it spans the whole utterance)")
+        self.bank = ConvBank1d(dim, bank_size, bank_channels, causal=causal)
         self.inp = nn.Conv1d(self.bank.out_channels, channels, 1)
-        self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm=True) for f in factors))
+        self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm, causal) for f in factors))
         self.sequence = SequenceLayer(sequence, channels)
-        self.out = nn.Conv1d(channels, code_dim, 1, bias=False)
-        self.norm = nn.InstanceNorm1d(code_dim, affine=False)
+        self.out = nn.Conv1d(channels, code_dim, 1, bias=code_norm != "instance")  # instance norm would cancel it
+        self.norm = _code_norm(code_norm, code_dim)
         self.downsample = math.prod(factors)
         self.code_dim = code_dim
 
@@ -136,6 +172,14 @@ class ContentEncoder(nn.Module):
         h = _act(self.inp(self.bank(x)))
         h = self.sequence(self.blocks(h))
         return self.norm(self.out(h))
+
+
+def _code_norm(kind: NormKind, channels: int) -> nn.Module:
+    """The content code's norm (``none``: identity), without affine: the code keeps one scale,
+    the one ``code_noise`` and the latent classifier are set for."""
+    if kind == "instance":
+        return nn.InstanceNorm1d(channels, affine=False)
+    return FrameNorm(1, channels, affine=False) if kind == "frame" else nn.Identity()
 
 
 class LatentClassifier(nn.Module):
@@ -172,7 +216,7 @@ class ReferenceEncoder(nn.Module):
         _check_factors("factors", factors)
         self.bank = ConvBank1d(dim, bank_size, bank_channels)
         self.inp = nn.Conv1d(self.bank.out_channels, channels, 1)
-        self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm=False) for f in factors))
+        self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm="none") for f in factors))
         self.out = nn.Sequential(nn.Linear(channels, channels), nn.LeakyReLU(0.2), nn.Linear(channels, embedding_dim))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -181,22 +225,25 @@ class ReferenceEncoder(nn.Module):
 
 
 class Conditioner(nn.Module):
-    """Puts the speaker vector into a feature map: AdaIN, addition or concatenation."""
+    """Puts the speaker vector into a feature map: AdaIN, its per-frame twin AdaLN (each frame
+    normalised over its channels, then the speaker's scale and shift), addition or concatenation."""
 
     def __init__(self, kind: str, channels: int, embedding_dim: int) -> None:
         super().__init__()
         self.kind = kind
         if kind == "adain":
             self.layer: nn.Module = ConditionalInstanceNorm(channels, embedding_dim)
+        elif kind == "adaln":
+            self.layer = ConditionalFrameNorm(channels, embedding_dim)
         elif kind == "add":
             self.layer = nn.Linear(embedding_dim, channels)
         elif kind == "concat":
             self.layer = nn.Conv1d(channels + embedding_dim, channels, 1)
         else:
-            raise ValueError(f"conditioning must be 'adain', 'add' or 'concat', got {kind!r}")
+            raise ValueError(f"conditioning must be 'adain', 'adaln', 'add' or 'concat', got {kind!r}")
 
     def forward(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        if self.kind == "adain":
+        if self.kind in ("adain", "adaln"):
             return self.layer(h, e)
         if self.kind == "add":
             return h + self.layer(e).unsqueeze(-1).to(h.dtype)
@@ -207,14 +254,14 @@ class UpBlock(nn.Module):
     """conv -> cond -> act -> conv to channels x ``factor`` -> pixel shuffle -> cond -> act,
     plus a nearest-upsampled shortcut: [B, C, T] -> [B, C, T * factor]."""
 
-    def __init__(self, channels: int, embedding_dim: int, kernel: int, factor: int, conditioning: str) -> None:
+    def __init__(self, channels: int, embedding_dim: int, kernel: int, factor: int, conditioning: str,
+                 causal: bool = False) -> None:
         super().__init__()
-        pad = kernel // 2
         self.factor = factor
-        bias = conditioning != "adain"  # AdaIN's instance norm would cancel a conv bias
-        self.conv1 = nn.Conv1d(channels, channels, kernel, padding=pad, bias=bias)
+        bias = conditioning != "adain"  # AdaIN's instance norm would cancel a conv bias (AdaLN's would not)
+        self.conv1 = conv(1, channels, channels, kernel, bias=bias, causal=causal)
         self.cond1 = Conditioner(conditioning, channels, embedding_dim)
-        self.conv2 = nn.Conv1d(channels, channels * factor, kernel, padding=pad, bias=bias)
+        self.conv2 = conv(1, channels, channels * factor, kernel, bias=bias, causal=causal)
         self.shuffle = PixelShuffle1d(factor)
         self.cond2 = Conditioner(conditioning, channels, embedding_dim)
 
@@ -226,16 +273,26 @@ class UpBlock(nn.Module):
 
 
 class Decoder(nn.Module):
-    """(content code [B, code_dim, T'], speaker vector [B, E]) -> features [B, dim, T' * upsample]."""
+    """(content code [B, code_dim, T'], speaker vector [B, E]) -> features [B, dim, T' * upsample].
+
+    ``causal`` (set from the model) makes every conv causal and needs factors all 1, sequence
+    none and conditioning other than adain (adaln is its per-frame twin).
+    """
 
     def __init__(self, code_dim: PositiveInt, dim: PositiveInt, embedding_dim: PositiveInt,
                  channels: PositiveInt = 256, kernel: PositiveInt = 5, factors: tuple[PositiveInt, ...] = (2, 2, 1),
                  sequence: SequenceKind = "gru", conditioning: Conditioning = "adain",
-                 zero_output: bool = False) -> None:
+                 zero_output: bool = False, causal: bool = False) -> None:
         super().__init__()
         _check_factors("factors", factors)
+        if causal:
+            _check_causal(factors, sequence)
+            if conditioning == "adain":
+                raise ValueError("a causal model (model_params.causal) needs conditioning: adaln, add or concat, "
+                                 "got 'adain' (its instance norm spans the whole utterance)")
         self.inp = nn.Conv1d(code_dim, channels, 1)
-        self.blocks = nn.ModuleList(UpBlock(channels, embedding_dim, kernel, f, conditioning) for f in factors)
+        self.blocks = nn.ModuleList(UpBlock(channels, embedding_dim, kernel, f, conditioning, causal)
+                                    for f in factors)
         self.sequence = SequenceLayer(sequence, channels)
         self.out = nn.Conv1d(channels, dim, 1)
         if zero_output:  # a residual generator starts as "add nothing"
@@ -248,6 +305,12 @@ class Decoder(nn.Module):
         for block in self.blocks:
             h = block(h, e)
         return self.out(self.sequence(h))
+
+
+def _decoded(decoder: Decoder, patcher: Decoder | None, code: torch.Tensor, vectors: torch.Tensor) -> torch.Tensor:
+    """Every decoded frame of ``code`` for ``vectors``, plus the patcher's residual when given."""
+    out = decoder(code, vectors)
+    return out if patcher is None else out + patcher(code, vectors)
 
 
 @dataclass
@@ -299,7 +362,7 @@ class DisentangleParams:
     embedding_dim: int = 128
     content_encoder: dict = field(default_factory=dict)  # ContentEncoder keywords
     reference_encoder: dict = field(default_factory=dict)  # ReferenceEncoder keywords
-    decoder: dict = field(default_factory=dict)  # Decoder keywords (conditioning: adain|add|concat)
+    decoder: dict = field(default_factory=dict)  # Decoder keywords (conditioning: adain|adaln|add|concat)
     classifier: dict = field(default_factory=dict)  # LatentClassifier keywords
     adversarial: Literal["alternate", "reverse"] = "alternate"  # Chou et al.'s alternation, or gradient reversal
     adversarial_loss: Literal["confusion", "negative_ce"] = "confusion"  # the encoder's term (alternate)
@@ -316,6 +379,10 @@ class DisentangleParams:
     # encoder then reads its bottleneck instead of the features.
     phonetic: dict = field(default_factory=dict)
     lambda_content: float = 0.0  # recogniser bottleneck of A's content decoded as B == that of A's input
+    # Streaming (frame_stream): causal content encoder, decoder and patcher, which then read
+    # `lookahead` frames past each output frame.
+    causal: bool = False
+    lookahead: NonNegativeInt = 0
 
     def __post_init__(self) -> None:
         if self.num_speakers < 2:
@@ -325,6 +392,16 @@ class DisentangleParams:
                 raise ConfigError(f"model_params.{key}: must be >= 1, got {getattr(self, key)}")
         if self.lambda_content > 0 and not self.phonetic:
             raise ConfigError("model_params.lambda_content: needs a phone recogniser (content_model: EXP)")
+        if self.lookahead and not self.causal:
+            raise ConfigError("model_params.lookahead: a causal model's setting (causal: true); the default "
+                              "model sees the whole utterance")
+        if self.causal and self.phonetic:
+            raise ConfigError("model_params.causal: a causal model reads the features, not a phone recogniser "
+                              "(it sees the whole utterance): remove content_model")
+        for where, network in (("content_encoder", self.content_encoder), ("decoder", self.decoder),
+                               ("patcher.generator", self.patcher.generator)):
+            if "causal" in network:
+                raise ConfigError(f"model_params.{where}.causal: set from model_params.causal, remove it")
         for key in ("lambda_adv", "lambda_consistency", "consistency_scale", "code_noise", "lambda_content"):
             if getattr(self, key) < 0:
                 raise ConfigError(f"model_params.{key}: must be >= 0, got {getattr(self, key)}")
@@ -354,7 +431,8 @@ class Disentangle(TrainableModel):
         self.params = p = params
         self.phonetic = build_phonetic(dim, p.phonetic)
         content_dim = self.phonetic.dim_out if self.phonetic is not None else dim
-        self.content_encoder = build_network("content_encoder", ContentEncoder, content_dim, **p.content_encoder)
+        self.content_encoder = build_network("content_encoder", ContentEncoder, content_dim, causal=p.causal,
+                                             **p.content_encoder)
         code_dim = self.content_encoder.code_dim
         self.classifier = build_network("classifier", LatentClassifier, code_dim, p.num_speakers, **p.classifier)
         # One vector per training speaker: the decoder's condition (lookup) and/or the
@@ -363,7 +441,8 @@ class Disentangle(TrainableModel):
         self.reference_encoder = (build_network("reference_encoder", ReferenceEncoder, dim, p.embedding_dim,
                                                 **p.reference_encoder)
                                   if p.speaker_encoder != "lookup" else None)
-        self.decoder = build_network("decoder", Decoder, code_dim, dim, p.embedding_dim, **p.decoder)
+        self.decoder = build_network("decoder", Decoder, code_dim, dim, p.embedding_dim, causal=p.causal,
+                                     **p.decoder)
         if self.decoder.upsample != self.content_encoder.downsample:
             raise ConfigError(f"model_params.decoder.factors: upsample by {self.decoder.upsample}, but the content "
                               f"encoder downsamples by {self.content_encoder.downsample}")
@@ -371,7 +450,7 @@ class Disentangle(TrainableModel):
         if p.schedule.patcher > 0:
             patch = {"factors": self.decoder_factors(), **p.patcher.generator}
             self.patcher = build_network("patcher.generator", Decoder, code_dim, dim, p.embedding_dim,
-                                         zero_output=True, **patch)
+                                         zero_output=True, causal=p.causal, **patch)
             if self.patcher.upsample != self.content_encoder.downsample:
                 raise ConfigError("model_params.patcher.generator.factors: must upsample by the content "
                                   f"encoder's {self.content_encoder.downsample}")
@@ -506,7 +585,7 @@ class Disentangle(TrainableModel):
                           else self.reference_encoder(batch["ref"].roll(1, dims=0)))
                 base = self.decode(code, vector, x.shape[-1])
             with ctx.only("patcher"):
-                fake = base + self.patcher(code, vector)[..., : x.shape[-1]]
+                fake = base + self._crop(self.patcher(code, vector), x.shape[-1])
                 logits, classes = self.patch_discriminator(fake[:, None].float())
                 adv = self.gan.generator(logits)
                 cls = F.cross_entropy(classes.float(), target)
@@ -554,13 +633,16 @@ class Disentangle(TrainableModel):
 
     def encode(self, feats: torch.Tensor) -> torch.Tensor:
         """Content code [B, code_dim, max(ceil(T / downsample), 2)] of normalised features
-        [B, dim, T], any T >= 1."""
+        [B, dim, T], any T >= 1 ([B, code_dim, T + lookahead] for a causal model)."""
         return self.content_encoder(self.content_input(feats))
 
     def content_input(self, feats: torch.Tensor) -> torch.Tensor:
         """What the content encoder reads: the features padded (last frame repeated) to a multiple
         of the downsampling and to at least two code frames, through the recogniser when the model
-        has one."""
+        has one. A causal model's: the features and ``lookahead`` zero frames, as its stream reads
+        them (vc.nn.streaming)."""
+        if self.params.causal:
+            return F.pad(feats, (0, self.params.lookahead))
         frames, r = feats.shape[-1], self.content_encoder.downsample
         # Instance norm needs two frames of code or more: pad to a multiple of r, at least 2r.
         padded = max(-(-frames // r) * r, 2 * r)
@@ -571,10 +653,12 @@ class Disentangle(TrainableModel):
     def decode(self, code: torch.Tensor, vectors: torch.Tensor, frames: int, patch: bool = False) -> torch.Tensor:
         """Features [B, dim, frames] from a content code and speaker vectors [B, E]; with
         ``patch`` plus the patcher's residual (when the model has a patcher)."""
-        out = self.decoder(code, vectors)
-        if patch and self.patcher is not None:
-            out = out + self.patcher(code, vectors)
-        return out[..., :frames]
+        return self._crop(_decoded(self.decoder, self.patcher if patch else None, code, vectors), frames)
+
+    def _crop(self, decoded: torch.Tensor, frames: int) -> torch.Tensor:
+        """The ``frames`` decoded frames that stand for the input's: past those of the first
+        ``lookahead`` code frames (a causal model's lookahead; 0 otherwise)."""
+        return decoded[..., self.params.lookahead:self.params.lookahead + frames]
 
     def speaker_vectors(self, index: torch.Tensor) -> torch.Tensor:
         """Lookup vectors [B, E] of training speakers ``index`` [B]."""
@@ -607,3 +691,22 @@ class Disentangle(TrainableModel):
                              f"got {tuple(tgt.shape)}")
         return self.convert_to(feats, self.speaker_vectors(tgt))
 
+    def frame_stream(self, vectors: torch.Tensor) -> FrameStream:
+        """Normalised source frames [1, dim, n] in blocks -> what :meth:`convert_to` gives for the
+        speaker of ``vectors`` [1, E] (a lookup or a reference vector), ``lookahead`` frames
+        behind, with copies of the networks of its own (causal models only)."""
+        if self.phonetic is not None:
+            raise ConfigError("this disentangle model reads a phone recogniser's bottleneck (content_model), which "
+                              "sees the whole utterance, and cannot stream; train one without content_model and "
+                              "with model_params.causal: true (conf/disentangle_stream_quick.yaml)")
+        if not self.params.causal:
+            raise ConfigError("this disentangle model sees the whole utterance and cannot stream; train one with "
+                              "model_params.causal: true (conf/disentangle_stream_quick.yaml)")
+        if vectors.shape != (1, self.params.embedding_dim):
+            raise ValueError(f"vectors: expected one speaker vector [1, {self.params.embedding_dim}], "
+                             f"got shape {tuple(vectors.shape)}")
+        encoder, decoder, patcher = copy.deepcopy((self.content_encoder, self.decoder, self.patcher))
+        networks = nn.ModuleList(net for net in (encoder, decoder, patcher) if net is not None).eval()
+        vectors = vectors.detach()
+        return FrameStream(networks, lambda feats: feats,
+                           lambda h: _decoded(decoder, patcher, encoder(h), vectors), self.params.lookahead)

@@ -1,15 +1,17 @@
 """Vocoders: stored features [batch, dim, frames] -> waveforms [batch, samples].
 
-Griffin-Lim (``gl``, log-mel or linear features) and WORLD synthesis (``world``, WORLD
-features) are built by registry name from the FeatureConfig their input was computed
+Griffin-Lim (``gl``, log-mel or linear features), the streaming phase reconstructions
+run offline (``rtisi_la``, ``rtpghi``; vc.vocoders.streaming_phase) and WORLD synthesis
+(``world``, WORLD features) are built by registry name from the FeatureConfig their input was computed
 with; a trained neural vocoder (``model: wavenet`` or ``parallel_wavenet``) is loaded from
 its experiment directory and carries its own config (see :func:`load_vocoder`).
 """
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from torch import nn
 
@@ -22,9 +24,13 @@ from vc.vocoders.griffin_lim import (
     log_spectral_distance,
     spectral_convergence,
 )
+from vc.vocoders.streaming_phase import STREAM_VOCODERS, StreamingPhase
 from vc.vocoders.world import WorldVocoder
 
-VOCODERS: dict[str, type[nn.Module]] = {"gl": GriffinLim, "world": WorldVocoder}
+VOCODERS: dict[str, Callable[..., nn.Module]] = {
+    "gl": GriffinLim, "world": WorldVocoder,
+    **{method: functools.partial(StreamingPhase, method=method) for method in STREAM_VOCODERS},
+}
 
 
 def build_vocoder(name: str, cfg: FeatureConfig, **params: Any) -> nn.Module:
