@@ -143,8 +143,9 @@ if [ "$vocoders" = auto ]; then
   done
 fi
 for vocoder in $vocoders; do
-  [ "$vocoder" = gl ] || [ "$vocoder" = world ] || [ -f "$vocoder/config.yaml" ] ||
-    die "--vocoders: '$vocoder' is neither gl, world nor a trained vocoder experiment (no $vocoder/config.yaml)"
+  case $vocoder in gl|world|rtisi_la|rtpghi) continue ;; esac
+  [ -f "$vocoder/config.yaml" ] || die "--vocoders: '$vocoder' is neither gl, world, rtisi_la, rtpghi nor a" \
+    "trained vocoder experiment (no $vocoder/config.yaml)"
 done
 
 if [ "$stage" -le 1 ] && [ "$stop_stage" -ge 0 ]; then

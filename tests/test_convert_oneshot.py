@@ -169,3 +169,36 @@ def _cyclegan(root: Path) -> Path:
     assert main(["train", "--conf", str(conf), "--exp", str(exp), "--train-dump", str(root / "dump"),
                  "--speakers", "spkA,spkB", "--device", "cpu"]) == 0
     return exp
+
+
+def test_one_shot_streams_with_a_causal_model(exp: Path, corpus: Path, speech: np.ndarray, tmp_path: Path, capsys) -> None:
+    """`vc stream --ref`: a causal disentangle model converts a live stream to an unseen speaker,
+    the converted frames equal to the offline one-shot conversion's."""
+    from vc.audio.features import FeatureComputer
+    from vc.stream import StreamingConverter
+
+    causal = {**TINY, "causal": True,
+              "content_encoder": {**TINY["content_encoder"], "factors": [1, 1], "sequence": "none",
+                                  "norm": "frame", "code_norm": "none"},
+              "decoder": {**TINY["decoder"], "factors": [1, 1], "sequence": "none", "conditioning": "adaln"}}
+    dump = corpus / "dump"  # extracted by the `exp` fixture
+    conf = tmp_path / "causal.yaml"
+    conf.write_text(yaml.safe_dump({"model": "disentangle", "model_params": causal,
+                                    "data": {"segment_frames": 16, "normalize": "global"},
+                                    "train": {"max_steps": 4, "batch_size": 3, "save_interval": 4}}))
+    assert main(["train", "--conf", str(conf), "--exp", str(tmp_path / "exp"), "--train-dump", str(dump),
+                 "--device", "cpu"]) == 0
+    conv = Converter.load(tmp_path / "exp", device="cpu")
+    ref = conv.reference([sf.read(corpus / name, dtype="float32") for name in ("ref1.wav", "ref2.wav")])
+    wav = speech[:9000]
+    stream = StreamingConverter(conv, None, ref, block=320)
+    frames = [stream.convert_frames(wav[i:i + 320]) for i in range(0, len(wav), 320)]
+    np.testing.assert_allclose(np.concatenate(frames + [stream.flush_frames()]),
+                               conv.convert_features(FeatureComputer(FEATS)(wav), None, ref), atol=1e-4)
+    sf.write(tmp_path / "in.wav", wav, 16000)
+    assert main(["stream", "--model", str(tmp_path / "exp"), "--ref", str(corpus / "ref1.wav"),
+                 "--ref", str(corpus / "ref2.wav"), str(tmp_path / "in.wav"), "--out", str(tmp_path / "out.wav")]) == 0
+    out, _ = sf.read(tmp_path / "out.wav", dtype="float32")
+    expected = StreamingConverter(conv, None, ref, block=320).convert_in_blocks(wav)
+    np.testing.assert_allclose(out, expected, atol=1 / 32768)
+    assert "algorithmic latency" in capsys.readouterr().err

@@ -202,13 +202,14 @@ def test_unknown_recipe_option_is_rejected(recipe: Path) -> None:
     (["--ngpu", "-1"], "--ngpu must be 0 or more, --num_nodes and --cpu_procs 1 or more"),
     (["--conf", "conf/cyclegan_quick.yaml"],
      "--conf takes the config of one system; with --systems \"cyclegan stargan disentangle\" use --<system>_conf"),
-    (["--systems", "cyclegan vits"], "unknown system 'vits' (cyclegan, stargan, disentangle)"),
+    (["--systems", "cyclegan vits"],
+     "unknown system 'vits' (cyclegan, stargan, disentangle, cyclegan_stream, disentangle_stream)"),
     (["--extra_tgt_spks", "espeak_m1"], "--tgt_spk/--extra_tgt_spks: espeak_m1 is kept out of training "
                                         "(--heldout_spks); it is a one-shot target already"),
     (["--extra_tgt_spks", "flite_awb"], "--tgt_spk/--extra_tgt_spks: flite_awb is the source speaker"),
     (["--extra_tgt_spks", "fest_slt espeak_f1"], "--extra_tgt_spks: fest_slt is --tgt_spk already"),
-    (["--vocoders", "gl hifigan"], "--vocoders: 'hifigan' is neither gl, world nor a trained vocoder experiment "
-                                   "(no hifigan/config.yaml)"),
+    (["--vocoders", "gl hifigan"], "--vocoders: 'hifigan' is neither gl, world, rtisi_la, rtpghi nor a trained "
+                                   "vocoder experiment (no hifigan/config.yaml)"),
     (["--phones_conf", "conf/nothing.yaml"],
      "--phones_conf conf/nothing.yaml: not found (a phone recogniser config, or none for no phone recogniser)"),
 ])
