@@ -279,7 +279,7 @@ def test_cli_bad_input_is_one_line_and_leaves_no_output(
 
 @pytest.mark.parametrize(
     ("args", "message"),
-    [(["--vocoder", "wavenet"], "unknown vocoder 'wavenet': give gl or world, or the experiment directory"),
+    [(["--vocoder", "wavenet"], "unknown vocoder 'wavenet': give one of gl, rtisi_la, rtpghi, world or the experiment directory"),
      (["--method", "naive"], "--method: only for a trained WaveNet"),
      (["--batch-size", "0"], "--batch-size: must be >= 1"),
      (["--world-conf"], "kind 'world'"),

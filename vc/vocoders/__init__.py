@@ -49,7 +49,7 @@ def load_vocoder(spec: str, cfg: FeatureConfig | None = None, **params: Any) -> 
             raise ConfigError(f"vocoder {spec!r}: needs the features' config")
         return build_vocoder(spec, cfg, **params)
     if not Path(spec).is_dir():
-        raise ConfigError(f"unknown vocoder {spec!r}: give {' or '.join(sorted(VOCODERS))}, or the experiment "
+        raise ConfigError(f"unknown vocoder {spec!r}: give one of {', '.join(sorted(VOCODERS))} or the experiment "
                           "directory of a vocoder trained with 'vc train'")
     from vc.vocoders.trained import TrainedVocoder  # imports the model registry, which imports this package
 
