@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
 	$(PIP) install -q "setuptools<81" wheel
-	$(PIP) install -q -e ".[dev,eval,image,realvoices,soundcard]"
+	$(PIP) install -q -e ".[dev,eval,image,realvoices,soundcard,serve]"
 	# resemblyzer declares the obsolete `typing` backport; its real needs come with [eval].
 	$(PIP) install -q --no-deps resemblyzer
 	touch $@

@@ -12,7 +12,7 @@ from vc.errors import VCError
 from vc.utils import WRITE_ERRNOS
 
 # Each module defines ``register(subparsers)``, which adds its parser and sets ``func``.
-VERB_MODULES = ["data", "corpus", "phonemize", "extract", "stats", "train", "convert", "stream", "vocode", "evaluate", "report", "image"]
+VERB_MODULES = ["data", "corpus", "phonemize", "extract", "stats", "train", "convert", "stream", "serve", "vocode", "evaluate", "report", "image"]
 
 
 def build_parser() -> argparse.ArgumentParser:
