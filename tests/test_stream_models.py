@@ -4,6 +4,7 @@ configs that cannot stream are one-line errors.
 
 Disentangle (model_params.causal): stream == convert_to for lookup and reference targets,
 causality, the config checks and frame_stream's refusal of models that cannot stream.
+CumulativeNorm: instance norm over the frames so far, streamed with carried sums.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from vc.errors import ConfigError
 from vc.models import build_model
 from vc.models.disentangle import Disentangle
 from vc.nn.layers import ConditionalFrameNorm
-from vc.nn.streaming import FrameStream
+from vc.nn.streaming import CausalConv, CumulativeNorm, FrameStream, streaming_layers
 from vc.train.config import parse_train_config
 from vc.train.trainer import Trainer
 
@@ -83,7 +84,10 @@ def target_vector(model: Disentangle, target: str) -> torch.Tensor:
     {},
     {"lookahead": 0, "content_encoder": {"norm": "none", "code_norm": "frame"}, "decoder": {"conditioning": "add"}},
     {"lookahead": 3, "decoder": {"conditioning": "concat"}, "schedule": {"patcher": 0}},
-], ids=["adaln-lookahead2-patcher", "add-framecode-lookahead0", "concat-lookahead3"])
+    {"content_encoder": {"code_norm": "cumulative"}},
+    {"lookahead": 0, "content_encoder": {"norm": "cumulative", "code_norm": "cumulative"}},
+], ids=["adaln-lookahead2-patcher", "add-framecode-lookahead0", "concat-lookahead3", "cumulativecode-lookahead2",
+        "cumulative-blocks-and-code-lookahead0"])
 def test_stream_equals_convert_to(split: str, target: str, overrides: dict[str, Any]) -> None:
     model = causal_model(**overrides)
     vector = target_vector(model, target)
@@ -127,8 +131,10 @@ def test_streams_run_side_by_side_and_leave_the_model_offline() -> None:
 
 
 @pytest.mark.parametrize("lookahead", [0, 2])
-def test_outputs_do_not_see_past_the_lookahead(lookahead: int) -> None:
-    model = causal_model(lookahead=lookahead)
+@pytest.mark.parametrize("norms", [{}, {"content_encoder": {"norm": "cumulative", "code_norm": "cumulative"}}],
+                         ids=["frame", "cumulative"])
+def test_outputs_do_not_see_past_the_lookahead(lookahead: int, norms: dict[str, Any]) -> None:
+    model = causal_model(lookahead=lookahead, **norms)
     vector = target_vector(model, "lookup")
     feats = torch.randn(1, DIM, 20)
     changed = feats.clone()
@@ -157,9 +163,10 @@ def test_a_causal_model_trains_through_every_phase(tmp_path) -> None:
     ({"content_encoder": {"sequence": "gru"}}, "model_params.content_encoder: a causal model (model_params.causal) "
      "needs sequence: none, got 'gru' (it reads the whole utterance)"),
     ({"content_encoder": {"norm": "instance"}}, "model_params.content_encoder: a causal model (model_params.causal) "
-     "needs norm: frame or none, got 'instance' (it spans the whole utterance)"),
+     "needs norm: frame, cumulative or none, got 'instance' (it spans the whole utterance)"),
     ({"content_encoder": {"code_norm": "instance"}}, "model_params.content_encoder: a causal model "
-     "(model_params.causal) needs code_norm: frame or none, got 'instance' (it spans the whole utterance)"),
+     "(model_params.causal) needs code_norm: frame, cumulative or none, got 'instance' (it spans the whole "
+     "utterance)"),
     ({"decoder": {"factors": [2, 1]}}, "model_params.decoder: a causal model (model_params.causal) keeps every frame"),
     ({"decoder": {"sequence": "attention"}}, "model_params.decoder: a causal model (model_params.causal) needs "
      "sequence: none, got 'attention'"),
@@ -174,7 +181,9 @@ def test_a_causal_model_trains_through_every_phase(tmp_path) -> None:
      "remove it"),
     ({"decoder": {"causal": False}}, "model_params.decoder.causal: set from model_params.causal, remove it"),
     ({"content_encoder": {"norm": "batch"}}, "model_params.content_encoder.norm: 'batch' is not one of "
-     "'instance', 'frame', 'none'"),
+     "'instance', 'frame', 'cumulative', 'none'"),
+    ({"content_encoder": {"code_norm": "cumulativ"}}, "model_params.content_encoder.code_norm: 'cumulativ' is not "
+     "one of 'instance', 'frame', 'cumulative', 'none'"),
     ({"phonetic": {"phones": ["a", "b"], "channels": 16, "kernel": 3, "dilations": [1, 2], "bottleneck": 8}},
      "model_params.causal: a causal model reads the features, not a phone recogniser (it sees the whole "
      "utterance): remove content_model"),
@@ -214,3 +223,68 @@ def test_adaln_normalises_each_frame_alone_then_applies_the_speaker() -> None:
     changed = x.clone()
     changed[..., 3] = 0
     torch.testing.assert_close(layer(changed, c)[..., :3], layer(x, c)[..., :3])
+
+
+# ---- cumulative norm ---------------------------------------------------------------------------
+
+
+def prefix_instance_norm(x: torch.Tensor, prior: float, eps: float = 1e-5) -> torch.Tensor:
+    """Frame t normalised by the mean and (biased) variance per channel of frames 0..t (and the
+    height) pooled with ``prior`` pseudo-frames of mean 0 and variance 1, one frame at a time."""
+    axes = tuple(range(2, x.dim()))
+    outs = []
+    for t in range(x.shape[-1]):
+        seen = x[..., :t + 1].double()
+        n = seen[0, 0].numel() + prior * seen[0, 0].numel() / (t + 1)
+        mean = seen.sum(dim=axes, keepdim=True) / n
+        var = ((seen * seen).sum(dim=axes, keepdim=True) + prior * seen[0, 0].numel() / (t + 1)) / n - mean ** 2
+        outs.append((x[..., t:t + 1].double() - mean) / torch.sqrt(var + eps))
+    return torch.cat(outs, dim=-1).float()
+
+
+@pytest.mark.parametrize("dims", [1, 2])
+@pytest.mark.parametrize("prior", [0.0, 1.0, 4.0])
+def test_cumulative_norm_is_instance_norm_over_the_frames_so_far(dims: int, prior: float) -> None:
+    torch.manual_seed(0)
+    norm = CumulativeNorm(dims, 3, affine=False, prior=prior)
+    x = torch.randn(2, 3, *((4,) if dims == 2 else ()), 19) * 3 + 2
+    torch.testing.assert_close(norm(x), prefix_instance_norm(x, prior), atol=1e-4, rtol=1e-4)
+    # The last frame's statistics are instance norm's over the whole input (as the prior fades).
+    whole = CumulativeNorm(dims, 3, affine=False, prior=0.0)(x)[..., -1]
+    instance = (nn.InstanceNorm1d if dims == 1 else nn.InstanceNorm2d)(3)(x)[..., -1]
+    torch.testing.assert_close(whole, instance, atol=1e-4, rtol=1e-4)
+
+
+def test_cumulative_norm_early_frames_are_finite_and_tempered_by_the_prior() -> None:
+    x = torch.full((1, 2, 6), 5.0)
+    assert torch.equal(CumulativeNorm(1, 2, affine=False, prior=0.0)(x), torch.zeros(1, 2, 6))  # no spread: 0
+    y = CumulativeNorm(1, 2, affine=False, prior=1.0)(x)
+    assert torch.isfinite(y).all()
+    # Frame 0 against one pseudo-frame (0, var 1): mean 2.5, variance (25 + 1) / 2 - 6.25 = 6.75.
+    torch.testing.assert_close(y[0, 0, 0], torch.tensor(2.5 / 6.75 ** 0.5))
+    assert (y[0, 0].diff() < 0).all()  # the prior's pull fades as frames come
+    with pytest.raises(ValueError, match=r"^prior: pseudo-frames must be >= 0, got -1$"):
+        CumulativeNorm(1, 2, prior=-1)
+
+
+@pytest.mark.parametrize("split", SPLITS)
+@pytest.mark.parametrize("dims", [1, 2])
+def test_cumulative_norm_streams_like_its_offline_form(split: str, dims: int) -> None:
+    """In a network with causal convs, fed through FrameStream, restarted after a flush (3 channels out:
+    an empty push returns its input)."""
+    torch.manual_seed(0)
+    network = nn.Sequential(CausalConv(dims, 3, 4, (3,) * dims, (1,) * dims), CumulativeNorm(dims, 4),
+                            CausalConv(dims, 4, 3, (1, 2)[-dims:] if dims == 2 else (2,), (1,) * dims))
+    assert streaming_layers(network) == [network[0], network[1], network[2]]
+    nn.init.normal_(network[1].weight)
+    feats = torch.randn(1, 3, *((5,) if dims == 2 else ()), 23) * 2 + 1
+    with torch.no_grad():
+        offline = network(feats)
+    for _ in range(2):  # the second stream starts from nothing again
+        stream = FrameStream(network, lambda h: h, network, lookahead=0)
+        torch.testing.assert_close(streamed(stream, feats, SPLITS[split]), offline, atol=1e-5, rtol=1e-5)
+        assert not network[1].streaming and network[1].state is None and network[0].carry is None
+    causal = feats.clone()
+    causal[..., 9:] = 0
+    with torch.no_grad():
+        torch.testing.assert_close(network(causal)[..., :9], offline[..., :9])

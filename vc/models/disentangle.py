@@ -27,8 +27,8 @@ resumes exactly at any phase.
 
 With ``model_params.causal`` the content encoder, decoder and patcher stream
 (vc.nn.streaming, :meth:`Disentangle.frame_stream`): causal convs, every frame kept, no
-sequence layer, no statistic over the utterance (per-frame norms or none; AdaIN's per-frame
-twin ``adaln``). The model then reads ``lookahead`` frames ahead: the content
+sequence layer, no statistic over the whole utterance (per-frame or cumulative norms, or none;
+AdaIN's per-frame twin ``adaln``). The model then reads ``lookahead`` frames ahead: the content
 encoder reads the features padded with that many zero frames and the first decoded frames
 are dropped. The reference encoder reads whole recordings up front and stays as it is.
 """
@@ -52,14 +52,14 @@ from vc.models.registry import build_network, register_model
 from vc.nn import (ConditionalInstanceNorm, ConvBank1d, GANLoss, PatchGAN2d, PixelShuffle1d, conv, norm_layer,
                    reverse_gradient)
 from vc.nn.layers import ConditionalFrameNorm
-from vc.nn.streaming import FrameNorm, FrameStream
+from vc.nn.streaming import CumulativeNorm, FrameNorm, FrameStream
 from vc.train.config import TrainConfig
 from vc.train.model import StepContext, TrainableModel
 
 SpeakerEncoderKind = Literal["lookup", "reference", "both"]
 Conditioning = Literal["adain", "add", "concat", "adaln"]
 SequenceKind = Literal["gru", "attention", "none"]
-NormKind = Literal["instance", "frame", "none"]
+NormKind = Literal["instance", "frame", "cumulative", "none"]
 PHASES = ("autoencoder", "classifier", "adversarial", "patcher")
 
 
@@ -88,9 +88,9 @@ class DownBlock(nn.Module):
     def __init__(self, channels: int, kernel: int, factor: int, norm: NormKind, causal: bool = False) -> None:
         super().__init__()
         self.factor = factor
-        # No conv bias before an instance norm: the norm would cancel it. A per-frame norm
-        # (over channels) keeps a per-channel offset, so the bias stays.
-        bias = norm != "instance"
+        # No conv bias before an instance or cumulative norm: the norm would cancel it. A
+        # per-frame norm (over channels) keeps a per-channel offset, so the bias stays.
+        bias = norm not in ("instance", "cumulative")
         self.conv1 = conv(1, channels, channels, kernel, bias=bias, causal=causal)
         self.conv2 = conv(1, channels, channels, kernel, stride=factor, bias=bias, causal=causal)
         self.norm1 = norm_layer(norm, 1, channels)
@@ -140,7 +140,8 @@ class SequenceLayer(nn.Module):
 
 class ContentEncoder(nn.Module):
     """[B, dim, T] -> content code [B, code_dim, ceil(T / downsample)], normalised by ``code_norm``
-    without affine (``instance``: over the utterance; ``frame``: each frame over its channels).
+    without affine (``instance``: over the utterance; ``frame``: each frame over its channels;
+    ``cumulative``: each channel over the frames so far, instance norm's causal twin).
 
     ``norm`` is the down blocks' (with affine). ``causal`` (set from the model) makes every
     conv causal and needs factors all 1, sequence none and norms that are not instance.
@@ -157,13 +158,14 @@ class ContentEncoder(nn.Module):
             _check_causal(factors, sequence)
             for key, kind in (("norm", norm), ("code_norm", code_norm)):
                 if kind == "instance":
-                    raise ValueError(f"a causal model (model_params.causal) needs {key}: frame or none, got "
-                                     "'instance' (it spans the whole utterance)")
+                    raise ValueError(f"a causal model (model_params.causal) needs {key}: frame, cumulative or "
+                                     "none, got 'instance' (it spans the whole utterance)")
         self.bank = ConvBank1d(dim, bank_size, bank_channels, causal=causal)
         self.inp = nn.Conv1d(self.bank.out_channels, channels, 1)
         self.blocks = nn.Sequential(*(DownBlock(channels, kernel, f, norm, causal) for f in factors))
         self.sequence = SequenceLayer(sequence, channels)
-        self.out = nn.Conv1d(channels, code_dim, 1, bias=code_norm != "instance")  # instance norm would cancel it
+        # An instance or cumulative norm would cancel a bias.
+        self.out = nn.Conv1d(channels, code_dim, 1, bias=code_norm not in ("instance", "cumulative"))
         self.norm = _code_norm(code_norm, code_dim)
         self.downsample = math.prod(factors)
         self.code_dim = code_dim
@@ -179,6 +181,8 @@ def _code_norm(kind: NormKind, channels: int) -> nn.Module:
     the one ``code_noise`` and the latent classifier are set for."""
     if kind == "instance":
         return nn.InstanceNorm1d(channels, affine=False)
+    if kind == "cumulative":
+        return CumulativeNorm(1, channels, affine=False)
     return FrameNorm(1, channels, affine=False) if kind == "frame" else nn.Identity()
 
 

@@ -4,8 +4,9 @@ Each block exists in a 1D ([B, C, T]) and a 2D ([B, C, H, W]) form; the twins sh
 implementation chosen by ``dims``. Padding is ``kernel // 2`` per axis, so a stride-1 odd
 kernel keeps the size and a stride-s layer gives ``ceil(size / s)`` for odd kernels; any
 length, odd or even, goes through. With ``causal=True`` the time axis (the last) is padded
-on the left only and never strided, and ``norm="frame"`` normalises each frame alone: the
-layers then stream (vc.nn.streaming).
+on the left only and never strided, and ``norm="frame"`` normalises each frame alone
+(``"cumulative"``: by the statistics of the frames so far): the layers then stream
+(vc.nn.streaming).
 """
 
 from __future__ import annotations
@@ -15,11 +16,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from vc.config import PositiveInt
-from vc.nn.streaming import CausalConv, FrameNorm
+from vc.nn.streaming import CausalConv, CumulativeNorm, FrameNorm
 
 Size = PositiveInt | tuple[PositiveInt, ...]  # a kernel or stride: one for every axis, or one per axis
 
-NORMS = ("instance", "frame", "none")
+NORMS = ("instance", "frame", "cumulative", "none")
 
 
 def _tuple(value: Size, dims: int) -> tuple[int, ...]:
@@ -53,11 +54,14 @@ def conv(dims: int, in_ch: int, out_ch: int, kernel_size: Size, stride: Size = 1
 
 
 def norm_layer(kind: str, dims: int, channels: int) -> nn.Module:
-    """Affine instance norm, per-frame norm or identity; the conv before a norm needs no bias of its own."""
+    """Affine instance norm, per-frame norm, cumulative (causal instance) norm or identity; the conv
+    before an instance or cumulative norm needs no bias of its own."""
     if kind == "instance":
         return by_dims(dims, nn.InstanceNorm1d, nn.InstanceNorm2d)(channels, affine=True)
     if kind == "frame":
         return FrameNorm(dims, channels)
+    if kind == "cumulative":
+        return CumulativeNorm(dims, channels)
     if kind == "none":
         return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}; expected one of {NORMS}")
