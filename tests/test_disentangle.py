@@ -29,14 +29,8 @@ from vc.data.stats import compute_stats
 from vc.data.unpaired import MultiSpeakerLoader
 from vc.errors import ConfigError
 from vc.models import build_model
-from vc.models.disentangle import (
-    ContentEncoder,
-    Decoder,
-    Disentangle,
-    LatentClassifier,
-    ReferenceEncoder,
-    Schedule,
-)
+from vc.models.disentangle import Disentangle, Schedule
+from vc.models.disentangle_networks import ContentEncoder, Decoder, LatentClassifier, ReferenceEncoder
 from vc.nn import ConvBank1d, reverse_gradient
 from vc.train.checkpoint import latest_checkpoint, load_checkpoint
 from vc.train.config import parse_train_config
