@@ -11,14 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from chromium import headless_chromium
 from test_report import make_results
 
 from vc.report import write_report
 
-CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--autoplay-policy=no-user-gesture-required", "--window-size=1280,900")
 LOAD_TIMEOUT_S = 30
 EXAMPLES = 2
 ROWS = 3  # source recording, the system, target recording
@@ -44,23 +41,8 @@ function state() {
 
 @pytest.fixture
 def driver(tmp_path: Path) -> Iterator[object]:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        if not binary.exists():
-            pytest.skip(f"{binary} not found (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium-profile'}")
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        drv.set_script_timeout(LOAD_TIMEOUT_S + 10)
+    with headless_chromium(tmp_path / "chromium-profile", LOAD_TIMEOUT_S + 10) as drv:
         yield drv
-    finally:
-        drv.quit()
 
 
 def test_every_player_and_image_loads_in_chromium(driver, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -35,9 +35,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from chromium import headless_chromium
 from serve_server import Server, running_server
 from test_convert_oneshot import TINY
-from test_report_browser import CHROMEDRIVER, CHROMIUM, FLAGS
 
 from vc.audio import FeatureConfig
 from vc.audio.io import load_wav
@@ -108,24 +108,10 @@ def server(corpus: Path) -> Iterator[Server]:
 
 @pytest.fixture
 def driver(corpus: Path, tmp_path: Path) -> Iterator[object]:
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed (pip install selenium)")
-    from selenium.webdriver.chrome.service import Service
-
-    for binary in (CHROMIUM, CHROMEDRIVER):
-        if not binary.exists():
-            pytest.skip(f"{binary} not found (apt-get install chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (*FLAGS, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                 f"--use-file-for-fake-audio-capture={corpus / f'{SOURCE}_0.wav'}",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):
-        options.add_argument(flag)
-    drv = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        drv.set_script_timeout(TIMEOUT_S)
+    microphone = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={corpus / f'{SOURCE}_0.wav'}")
+    with headless_chromium(tmp_path / "chromium-profile", TIMEOUT_S, *microphone) as drv:
         yield drv
-    finally:
-        drv.quit()
 
 
 def _wait_state(driver, *states: str) -> str:  # type: ignore[no-untyped-def]

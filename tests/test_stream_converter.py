@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 import yaml
+from test_convert import FEATS, data  # noqa: F401 (data: the utterances fixture)
 
 from vc import Converter
-from vc.audio import FeatureConfig
 from vc.audio.features import FeatureComputer
 from vc.cli import main
 from vc.data.datadir import DataDir
@@ -25,7 +25,6 @@ from vc.errors import AudioError, ConfigError
 from vc.stream.converter import StreamingConverter
 from vc.vocoders.streaming_phase import vocode_offline
 
-FEATS = FeatureConfig(n_mels=20)
 CAUSAL = {
     "generator": {"channels": 4, "down_channels": [8, 8], "residual_channels": 16, "residual_blocks": 1,
                   "up_channels": [4, 4], "first_kernel": [3, 5], "kernel": 3, "causal": True, "lookahead": 1,
@@ -46,18 +45,13 @@ def _train(root: Path, model_params: dict, name: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def exps(tmp_path_factory: pytest.TempPathFactory, speech: np.ndarray) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("stream")
-    pieces = {"spkA_001": speech[:16000], "spkA_002": speech[16000:40000],
-              "spkB_001": speech[24000:48000] * 0.5, "spkB_002": speech[40000:]}
-    for utt, wav in pieces.items():
-        sf.write(root / f"{utt}.wav", wav, 16000)
-    DataDir({utt: str(root / f"{utt}.wav") for utt in pieces}, {utt: utt[:4] for utt in pieces}).write(root / "data")
-    extract_dump(DataDir.read(root / "data"), FEATS, root / "dump", progress=False)
-    compute_stats(FeatureDump.open(root / "dump")).save(root / "dump" / "stats.npz")
-    offline = {k: v for k, v in CAUSAL.items()}
-    offline["generator"] = {k: v for k, v in CAUSAL["generator"].items() if k not in ("causal", "lookahead", "norm")}
-    return {"causal": _train(root, CAUSAL, "causal"), "offline": _train(root, offline, "offline"), "root": root}
+def exps(data: Path) -> dict[str, Path]:
+    """A causal and an offline tiny CycleGAN-VC on test_convert's spkA/spkB utterances."""
+    extract_dump(DataDir.read(data / "data"), FEATS, data / "dump", progress=False)
+    compute_stats(FeatureDump.open(data / "dump")).save(data / "dump" / "stats.npz")
+    offline = {**CAUSAL, "generator": {k: v for k, v in CAUSAL["generator"].items()
+                                       if k not in ("causal", "lookahead", "norm")}}
+    return {"causal": _train(data, CAUSAL, "causal"), "offline": _train(data, offline, "offline"), "root": data}
 
 
 @pytest.fixture(scope="module")
