@@ -17,6 +17,7 @@ does the streaming side of that bookkeeping.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Callable
 
 import torch
@@ -24,7 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 
-class StreamingLayer(nn.Module):
+class StreamingLayer(nn.Module, ABC):
     """A layer whose output at frame t depends on earlier frames, carried across calls while
     ``streaming`` is True (set by :class:`FrameStream`); offline each call is a whole utterance."""
 
@@ -32,9 +33,9 @@ class StreamingLayer(nn.Module):
         super().__init__()
         self.streaming = False
 
+    @abstractmethod
     def reset(self) -> None:
         """Forget the carried state: the next streamed call starts an utterance."""
-        raise NotImplementedError
 
 
 class CausalConv(StreamingLayer):

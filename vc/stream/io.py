@@ -14,6 +14,7 @@ import struct
 import sys
 import time
 import wave
+from abc import ABC, abstractmethod
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Iterable, Iterator
@@ -215,15 +216,15 @@ def _recorded(stream: sounddevice.InputStream, block: int) -> Iterator[np.ndarra
 # ---- sinks ---------------------------------------------------------------------------------
 
 
-class Sink:
+class Sink(ABC):
     """Where converted samples go: write() as they come, close() once at the end, also after
     an error (as a context manager, on leaving it)."""
 
-    def write(self, samples: np.ndarray) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def write(self, samples: np.ndarray) -> None: ...
 
-    def close(self) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def close(self) -> None: ...
 
     def __enter__(self) -> Sink:
         return self
