@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
                                chunk_frames=args.chunk_frames or None, bf16=args.bf16)
     _check_jobs(converter, args.nj)
     opts = {"n_iter": args.iters} if args.vocoder == "gl" else {}
-    target = _reference(converter, args.ref) if args.ref else args.tgt_spk
+    target = reference_from_files(converter, args.ref) if args.ref else args.tgt_spk
     stream_block = _stream_block(converter, args, target)
     if stream_block is None:
         converter.check(args.src_spk, target, args.vocoder, **opts)
@@ -205,8 +205,8 @@ def _scp_inputs(scp: Path) -> list[_File]:
     return [files[utt] for utt in sorted(files)]
 
 
-def _reference(converter: Converter, paths: list[str]) -> SpeakerReference:
-    """The one-shot target of ``--ref`` recordings (each checked like an input)."""
+def reference_from_files(converter: Converter, paths: list[str]) -> SpeakerReference:
+    """The one-shot target of ``--ref`` recordings (each checked like an input); `vc stream` too."""
     from vc.audio.io import load_wav
 
     cfg = converter.feature_config

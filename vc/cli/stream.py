@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
-    from vc.convert import Converter, SpeakerReference
+    from vc.convert import SpeakerReference
     from vc.stream.converter import StreamingConverter
     from vc.stream.io import Sink
 
@@ -56,6 +56,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import torch
 
+    from vc.cli.convert import reference_from_files
     from vc.convert import Converter
     from vc.errors import ConfigError
     from vc.stream.converter import StreamingConverter
@@ -65,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--threads must be >= 1, got {args.threads}")
     torch.set_num_threads(args.threads)
     converter = Converter.load(args.model, args.checkpoint, device="cpu", use_ema=not args.no_ema, chunk_frames=None)
-    target: str | SpeakerReference = _reference(converter, args.ref) if args.ref else args.tgt_spk
+    target: str | SpeakerReference = reference_from_files(converter, args.ref) if args.ref else args.tgt_spk
     if not args.block_ms > 0:
         raise ConfigError(f"--block-ms must be positive, got {args.block_ms}")
     block = round(args.block_ms * converter.sample_rate / 1000)
@@ -120,12 +121,6 @@ def _sink(spec: str, rate: int) -> Sink:
     if spec.split(":")[0] == SOUNDCARD:
         return SoundcardSink(rate, device=_device(spec))
     return WavSink(spec, rate)
-
-
-def _reference(converter: Converter, paths: list[str]) -> SpeakerReference:
-    from vc.audio.io import load_wav
-
-    return converter.reference([(*load_wav(path, converter.sample_rate), path) for path in paths])
 
 
 def _summary(stream: StreamingConverter, times: list[float], samples: int, out: str) -> str:
